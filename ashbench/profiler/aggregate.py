@@ -1,0 +1,64 @@
+"""Turn the raw records of a run into a Profile: credit each record to every module on its stack."""
+
+from __future__ import annotations
+
+from ashbench.profiler.counts import OP_FIELDS, add_into, empty_counts
+from ashbench.profiler.result import LayerRecord, Profile, merge_branch
+
+
+def _layer_table(model, neuron_classes) -> dict[str, LayerRecord]:
+    table = {}
+    for name, module in model.named_modules():
+        depth = 0 if name == "" else name.count(".") + 1
+        params = sum(p.numel() for p in module.parameters())
+        table[name] = LayerRecord(name, type(module).__name__, depth, params, isinstance(module, neuron_classes))
+    return table
+
+
+def _op_records(run, layers, totals, branches, by_op) -> None:
+    for (stack, op, branch), row in run.records.items():
+        counts = dict(zip(OP_FIELDS, row[:-1]))
+        add_into(totals, counts)
+        merge_branch(branches, branch, counts)
+        add_into(by_op.setdefault(op, {"calls": 0, **dict.fromkeys(OP_FIELDS, 0)}), {**counts, "calls": row[-1]})
+        for name in stack:
+            layers[name].branches.add(branch)
+            add_into(layers[name].counts, counts)
+
+
+def _neuron_counts(stats) -> dict:
+    return {
+        "neuron_updates": stats.updates,
+        "spikes": sum(stats.spikes_per_step),
+        "membrane_read_bytes": stats.updates * stats.membrane_bytes_per_update,
+        "membrane_write_bytes": stats.updates * stats.membrane_bytes_per_update,
+        "activation_read_bytes": stats.input_bytes,
+        "activation_write_bytes": stats.output_bytes,
+    }
+
+
+def _neuron_records(run, layers, totals, branches, steps) -> None:
+    for name, stats in run.neurons.items():
+        counts = _neuron_counts(stats)
+        add_into(totals, counts)
+        merge_branch(branches, "neuron", counts)
+        steps.add_steps(stats.spikes_per_step, stats.units_per_step)
+        for ancestor in run.neuron_stacks[name] + (name,):
+            layers[ancestor].add_steps(stats.spikes_per_step, stats.units_per_step)
+            add_into(layers[ancestor].counts, counts)
+
+
+def build_profile(model, run, model_name, batch, layout, spikes, input_t) -> Profile:
+    layers = _layer_table(model, run.neuron_classes)
+    totals, branches, by_op = empty_counts(), {}, {}
+    steps = LayerRecord("", "", 0)
+    _op_records(run, layers, totals, branches, by_op)
+    _neuron_records(run, layers, totals, branches, steps)
+    unsupported = [{"op": op, "module": module, "calls": calls} for (op, module), calls in sorted(run.unsupported.items())]
+    return Profile(model_name, batch, layout, spikes, [r for r in layers.values() if _ran(r)], totals, branches,
+                   by_op, unsupported, steps.spikes_per_step, steps.units_per_step,
+                   layers[""].params, input_t)
+
+
+def _ran(record: LayerRecord) -> bool:
+    return record.name == "" or any(record.counts.values()) or bool(record.branches)

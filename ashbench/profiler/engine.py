@@ -1,0 +1,180 @@
+"""The counting engine: one forward pass under ``torch.no_grad()`` and a TorchDispatchMode.
+
+Every aten op is seen below autograd, so ops inside autograd functions (surrogate spikes) and
+spikingjelly's fused neuron ops are visible; JIT tracing is not involved. Module forward hooks keep
+the stack of fully-qualified module names that are running; an op's counts are credited to every
+module on that stack (the module that ran it and all its ancestors).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode, _disable_current_modes
+
+from ashbench.errors import InputError, UnsupportedOpError
+from ashbench.profiler.counts import OP_FIELDS, empty_counts
+from ashbench.profiler.inputs import resolve_batch
+from ashbench.profiler.neurons import NeuronStats, neuron_types, record_call
+from ashbench.profiler.result import LayerRecord, Profile, merge_branch
+from ashbench.profiler.rules import classify
+from ashbench.profiler.spikes import parse_semantics
+from ashbench.profiler.tracking import SpikeTracker, _flat
+
+
+class _Run:
+    """Mutable state of one counted forward pass."""
+
+    def __init__(self, model, semantics, strict: bool, extra_neuron_types=()):
+        self.strict = strict
+        self.semantics = semantics
+        self.neuron_classes = neuron_types() + tuple(extra_neuron_types)
+        self.stack: list[str] = []
+        self.stack_key: tuple = ()
+        self.neuron_depth = 0
+        self.records: dict[tuple, list] = {}
+        self.neurons: dict[str, NeuronStats] = {}
+        self.neuron_stacks: dict[str, tuple] = {}
+        self.unsupported: dict[tuple, int] = defaultdict(int)
+        ptrs = {p.untyped_storage().data_ptr() for p in list(model.parameters()) + list(model.buffers())}
+        self.tracker = SpikeTracker(semantics, ptrs)
+        self.rules: dict = {}
+
+    # -- module tracking -------------------------------------------------------------------
+    def push(self, name: str, is_neuron: bool) -> None:
+        self.stack.append(name)
+        self.stack_key = tuple(self.stack)
+        self.neuron_depth += is_neuron
+
+    def pop(self, is_neuron: bool) -> None:
+        self.stack.pop()
+        self.stack_key = tuple(self.stack)
+        self.neuron_depth -= is_neuron
+
+    def on_neuron(self, name: str, module, x, out) -> None:
+        if not (torch.is_tensor(x) and torch.is_tensor(out)):
+            return
+        stats = self.neurons.setdefault(name, NeuronStats(type(module).__name__))
+        self.neuron_stacks[name] = self.stack_key
+        with _disable_current_modes():
+            record_call(stats, module, x, out, self.semantics, name)
+            self.tracker.mark(out)
+
+    # -- op counting -----------------------------------------------------------------------
+    def on_op(self, func, args, kwargs, out) -> None:
+        if self.neuron_depth:
+            return
+        rule = self.rules.get(func, 0)
+        if rule == 0:
+            rule = self.rules[func] = classify(func)
+        if rule == "free":
+            self.tracker.propagate(args, out)
+            return
+        if rule is None:
+            self._unsupported(func)
+            return
+        branch, counts = rule(self.tracker, args, kwargs, out)
+        self._add_bytes(counts, args, out)
+        self._record(str(func), branch, counts)
+
+    def _unsupported(self, func) -> None:
+        module = self.stack[-1] if self.stack else ""
+        if self.strict:
+            raise UnsupportedOpError(f"no counting rule for op {func} (in module '{module or 'model'}')")
+        self.unsupported[(str(func), module)] += 1
+
+    def _add_bytes(self, counts: dict, args, out) -> None:
+        weight = read = 0
+        for a in _flat(args):
+            if torch.is_tensor(a):
+                nbytes = a.numel() * a.element_size()
+                if self.tracker.is_param(a):
+                    weight += nbytes
+                else:
+                    read += nbytes
+        counts["weight_read_bytes"] = weight
+        counts["activation_read_bytes"] = read
+        counts["activation_write_bytes"] = sum(o.numel() * o.element_size() for o in _flat(out) if torch.is_tensor(o))
+
+    def _record(self, op: str, branch: str, counts: dict) -> None:
+        key = (self.stack_key, op, branch)
+        row = self.records.get(key)
+        if row is None:
+            row = self.records[key] = [0] * (len(OP_FIELDS) + 1)
+        for i, field in enumerate(OP_FIELDS):
+            row[i] += counts.get(field, 0)
+        row[-1] += 1
+
+
+class _CountingMode(TorchDispatchMode):
+    def __init__(self, run: _Run):
+        super().__init__()
+        self.run = run
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        self.run.on_op(func, args, kwargs, out)
+        return out
+
+
+def _install_hooks(model, run: _Run) -> list:
+    handles = []
+    for name, module in model.named_modules():
+        is_neuron = isinstance(module, run.neuron_classes)
+        handles.append(module.register_forward_pre_hook(lambda m, a, n=name, f=is_neuron: run.push(n, f)))
+        handles.append(module.register_forward_hook(_post_hook(run, name, is_neuron)))
+    return handles
+
+
+def _post_hook(run: _Run, name: str, is_neuron: bool):
+    def hook(module, args, out):
+        run.pop(is_neuron)
+        if is_neuron and args:
+            run.on_neuron(name, module, args[0], out)
+
+    return hook
+
+
+def _reset_state(model) -> None:
+    """Reset spikingjelly membrane state so a profile never depends on an earlier forward."""
+    from spikingjelly.activation_based import functional
+
+    functional.reset_net(model)
+
+
+def profile(model, inputs, *, layout: str = "B", batch_size: int | None = None, spikes: str = "binary",
+            strict: bool = False, name: str | None = None, neuron_classes=()) -> Profile:
+    """Count one forward pass of ``model(*inputs)`` and return a :class:`Profile`.
+
+    ``inputs``: a tensor or a tuple/list of positional arguments. ``layout``: 'B' ([B, ...]) or
+    'TB' ([T, B, ...]); the batch size is read from every tensor input at that position unless
+    ``batch_size`` is given. ``spikes``: 'binary', 'ternary' or 'multi:N' (see spikes.py).
+    ``strict``: raise UnsupportedOpError on an op without a counting rule.
+    ``neuron_classes``: extra module types to count as spiking neurons.
+    All counts in the Profile are per sample and summed over time steps.
+    """
+    semantics = parse_semantics(spikes)
+    args = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
+    batch, input_t = resolve_batch(args, layout, batch_size)
+    run = _Run(model, semantics, strict, neuron_classes)
+    handles = _install_hooks(model, run)
+    try:
+        _reset_state(model)
+        with torch.no_grad(), _CountingMode(run):
+            model(*args)
+    except (RuntimeError, TypeError, ValueError, IndexError) as exc:
+        raise InputError(f"model forward failed on the given inputs: {_first_line(exc)}") from exc
+    finally:
+        for h in handles:
+            h.remove()
+        _reset_state(model)
+    from ashbench.profiler.aggregate import build_profile
+
+    return build_profile(model, run, name or type(model).__name__, batch, layout, semantics.name, input_t)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

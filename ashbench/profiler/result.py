@@ -1,0 +1,126 @@
+"""The Profile: what one counted forward pass measured (plain data; no torch import).
+
+Raw counts are whole-batch integers; every public view divides by ``batch_size`` (per sample) and
+is summed over all time steps. Derived per-layer fields: ``neurons`` (per sample), ``timesteps``,
+``firing_rate`` = spikes / neuron_updates (= spikes / (neurons x timesteps) for one layer) and
+``firing_rate_per_step`` = spikes at step t / neurons.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ashbench.profiler.counts import ADDITIVE_FIELDS, BRANCHES, add_into, empty_counts
+
+
+def per_sample(value: int, batch_size: int):
+    """value / batch_size, as an int when exact."""
+    return value // batch_size if value % batch_size == 0 else value / batch_size
+
+
+@dataclass
+class LayerRecord:
+    """Raw counts of one module (its own work plus that of all its descendants)."""
+
+    name: str
+    type: str
+    depth: int
+    params: int = 0
+    is_neuron: bool = False
+    counts: dict = field(default_factory=empty_counts)
+    branches: set = field(default_factory=set)
+    spikes_per_step: list = field(default_factory=list)
+    units_per_step: list = field(default_factory=list)
+
+    def add_steps(self, spikes: list, units: int) -> None:
+        for t, s in enumerate(spikes):
+            if t == len(self.spikes_per_step):
+                self.spikes_per_step.append(0)
+                self.units_per_step.append(0)
+            self.spikes_per_step[t] += s
+            self.units_per_step[t] += units
+
+    @property
+    def branch(self) -> str:
+        if self.is_neuron:
+            return "neuron"
+        return next(iter(self.branches)) if len(self.branches) == 1 else ("mixed" if self.branches else "-")
+
+
+@dataclass
+class Profile:
+    """Result of :func:`ashbench.profile`. ``layers`` in module order, root first (name '')."""
+
+    model: str
+    batch_size: int
+    layout: str
+    spikes: str
+    layers: list
+    totals_raw: dict
+    branches_raw: dict
+    by_operator_raw: dict
+    unsupported_ops: list
+    spikes_per_step_raw: list
+    units_per_step_raw: list
+    params: int
+    input_timesteps: int | None = None
+
+    @property
+    def timesteps(self) -> int:
+        """Input T for a [T,B,...] layout, else the most steps any neuron ran, else 1."""
+        return self.input_timesteps or max(len(self.spikes_per_step_raw), 1)
+
+    def _derive(self, raw: dict, spikes_t: list, units_t: list, params: int) -> dict:
+        b = self.batch_size
+        out = {k: per_sample(raw.get(k, 0), b) for k in ADDITIVE_FIELDS if k != "neurons"}
+        out["params"] = params
+        out["neurons"] = per_sample(max(units_t, default=0), b)
+        out["timesteps"] = len(spikes_t)
+        updates = raw.get("neuron_updates", 0)
+        out["firing_rate"] = raw.get("spikes", 0) / updates if updates else 0.0
+        out["firing_rate_per_step"] = [s / u if u else 0.0 for s, u in zip(spikes_t, units_t)]
+        return out
+
+    @property
+    def totals(self) -> dict:
+        return self._derive(self.totals_raw, self.spikes_per_step_raw, self.units_per_step_raw, self.params)
+
+    @property
+    def branches(self) -> dict:
+        return {name: self._derive(self.branches_raw.get(name, empty_counts()), [], [], 0) for name in BRANCHES}
+
+    def layer_rows(self, depth: int | None = None) -> list[dict]:
+        """One dict per module (root excluded), optionally only up to ``depth`` (1 = children)."""
+        rows = []
+        for rec in self.layers:
+            if rec.name == "" or (depth is not None and rec.depth > depth):
+                continue
+            row = {"module": rec.name, "type": rec.type, "branch": rec.branch, "depth": rec.depth}
+            row.update(self._derive(rec.counts, rec.spikes_per_step, rec.units_per_step, rec.params))
+            rows.append(row)
+        return rows
+
+    def by_operator(self) -> dict[str, dict]:
+        """Per aten op: calls and per-sample counts (e.g. 'aten.convolution.default')."""
+        b = self.batch_size
+        return {op: {k: (v if k == "calls" else per_sample(v, b)) for k, v in c.items()}
+                for op, c in sorted(self.by_operator_raw.items())}
+
+    def to_dict(self, depth: int | None = None) -> dict:
+        """The documented JSON schema (without energy, which ``ashbench.energy`` adds)."""
+        return {
+            "model": self.model,
+            "batch_size": self.batch_size,
+            "timesteps": self.timesteps,
+            "layout": self.layout,
+            "spikes": self.spikes,
+            "totals": self.totals,
+            "branches": self.branches,
+            "layers": self.layer_rows(depth),
+            "by_operator": self.by_operator(),
+            "unsupported_ops": list(self.unsupported_ops),
+        }
+
+
+def merge_branch(branches_raw: dict, branch: str, counts: dict) -> None:
+    add_into(branches_raw.setdefault(branch, empty_counts()), counts)
