@@ -24,6 +24,9 @@ def _op_records(run, layers, totals, branches, by_op) -> None:
         for name in stack:
             layers[name].branches.add(branch)
             add_into(layers[name].counts, counts)
+        owner = layers[stack[-1] if stack else ""]
+        add_into(owner.own, counts)
+        add_into(owner.own_elementwise, {branch: counts["elementwise_ops"]})
 
 
 def _neuron_counts(stats) -> dict:
@@ -46,6 +49,7 @@ def _neuron_records(run, layers, totals, branches, steps) -> None:
         for ancestor in run.neuron_stacks[name] + (name,):
             layers[ancestor].add_steps(stats.spikes_per_step, stats.units_per_step)
             add_into(layers[ancestor].counts, counts)
+        add_into(layers[name].own, counts)
 
 
 def build_profile(model, run, model_name, batch, layout, spikes, input_t) -> Profile:

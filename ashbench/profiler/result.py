@@ -31,6 +31,8 @@ class LayerRecord:
     branches: set = field(default_factory=set)
     spikes_per_step: list = field(default_factory=list)
     units_per_step: list = field(default_factory=list)
+    own: dict = field(default_factory=empty_counts)
+    own_elementwise: dict = field(default_factory=dict)
 
     def add_steps(self, spikes: list, units: int) -> None:
         for t, s in enumerate(spikes):
@@ -87,16 +89,27 @@ class Profile:
 
     @property
     def branches(self) -> dict:
-        return {name: self._derive(self.branches_raw.get(name, empty_counts()), [], [], 0) for name in BRANCHES}
+        """Counts per branch: 'ann' (ops on real-valued inputs), 'snn' (ops on spike inputs),
+        'neuron' (spiking-neuron state updates)."""
+        out = {name: self._derive(self.branches_raw.get(name, empty_counts()), [], [], 0) for name in BRANCHES}
+        totals = self.totals
+        for key in ("neurons", "timesteps", "firing_rate_per_step"):
+            out["neuron"][key] = totals[key]
+        return out
 
     def layer_rows(self, depth: int | None = None) -> list[dict]:
-        """One dict per module (root excluded), optionally only up to ``depth`` (1 = children)."""
+        """One dict per module that ran, root first (module ''), up to ``depth`` (1 = children).
+
+        Counts are inclusive (the module and its descendants); ``self`` holds the module's own
+        counts (per sample), which add up over all modules to the totals."""
         rows = []
         for rec in self.layers:
-            if rec.name == "" or (depth is not None and rec.depth > depth):
+            if depth is not None and rec.depth > depth:
                 continue
             row = {"module": rec.name, "type": rec.type, "branch": rec.branch, "depth": rec.depth}
             row.update(self._derive(rec.counts, rec.spikes_per_step, rec.units_per_step, rec.params))
+            row["self"] = {k: per_sample(v, self.batch_size) for k, v in rec.own.items() if k != "neurons"}
+            row["self_branch_elementwise"] = {k: per_sample(v, self.batch_size) for k, v in rec.own_elementwise.items()}
             rows.append(row)
         return rows
 
