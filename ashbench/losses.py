@@ -1,0 +1,116 @@
+"""ASH-Nets objectives: ITC (with hard-sample augmentation), ITM, STUA and a firing-rate regulariser.
+
+Notation: ``pos[i, j]`` is True when text j describes image i (same image, or the same caption text).
+Logits are ``scale * cosine`` with the learned inverse temperature ``scale = exp(logit_scale)``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+def soft_info_nce(logits: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+    """Mean over rows of the cross-entropy between softmax(logits row) and the uniform
+    distribution over that row's positives: -sum_j y_ij log softmax(l_i)_j, y_ij = pos_ij / |pos_i|."""
+    target = pos.float() / pos.float().sum(1, keepdim=True).clamp_min(1.0)
+    return -(target * logits.log_softmax(1)).sum(1).mean()
+
+
+def boost_nearest_negatives(logits: torch.Tensor, pos: torch.Tensor, k: int, boost: float) -> torch.Tensor:
+    """Count each row's ``k`` most similar negatives (1 + boost) times in the softmax denominator,
+    i.e. add log(1 + boost) to their logits (the choice itself carries no gradient)."""
+    if k <= 0 or boost <= 0:
+        return logits
+    k = min(k, logits.shape[1] - 1)
+    if k <= 0:
+        return logits
+    scores = logits.detach().masked_fill(pos, float("-inf"))
+    top = scores.topk(k, dim=1).indices
+    mask = torch.zeros_like(pos).scatter_(1, top, True) & ~pos
+    return logits + math.log1p(boost) * mask.float()
+
+
+def itc_loss(img: torch.Tensor, txt: torch.Tensor, scale: torch.Tensor, pos: torch.Tensor,
+             hard_txt: torch.Tensor | None = None, nn_k: int = 0, nn_boost: float = 0.0) -> torch.Tensor:
+    """Symmetric InfoNCE: (image->text + text->image) / 2. Hard negative captions ``hard_txt`` [H, E]
+    join every image's candidate texts; the k in-batch nearest negatives are up-weighted."""
+    i2t, pos_i2t = scale * img @ txt.t(), pos
+    if hard_txt is not None and hard_txt.shape[0]:
+        i2t = torch.cat([i2t, scale * img @ hard_txt.t()], 1)
+        pos_i2t = torch.cat([pos, pos.new_zeros(pos.shape[0], hard_txt.shape[0])], 1)
+    i2t = boost_nearest_negatives(i2t, pos_i2t, nn_k, nn_boost)
+    t2i = boost_nearest_negatives(scale * txt @ img.t(), pos.t(), nn_k, nn_boost)
+    return (soft_info_nce(i2t, pos_i2t) + soft_info_nce(t2i, pos.t())) / 2
+
+
+def stua_loss(spike_emb: torch.Tensor, txt: torch.Tensor, scale: torch.Tensor, pos: torch.Tensor) -> torch.Tensor:
+    """Spiking-to-Text Uni-Alignment: InfoNCE with each text as anchor over the images' spiking
+    latents; the text features are detached so only the spiking branch moves towards the text."""
+    return soft_info_nce(scale * txt.detach() @ spike_emb.t(), pos.t())
+
+
+def sample_hard_indices(sim: torch.Tensor, pos: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+    """For each row, one column index sampled with probability softmax(sim row) over its negatives (ALBEF)."""
+    weights = sim.detach().float().softmax(1).masked_fill(pos, 0.0)
+    empty = weights.sum(1) <= 0
+    weights[empty] = 1.0  # a row without negatives (degenerate tiny batch): sample uniformly
+    return torch.multinomial(weights, 1, generator=generator).squeeze(1)
+
+
+def mean_firing_rate(spikes: list[torch.Tensor]) -> torch.Tensor:
+    """Total spikes / total neuron-steps over all spiking layers (0 when there are none)."""
+    if not spikes:
+        return torch.zeros(())
+    total = sum(s.sum() for s in spikes)
+    return total / sum(s.numel() for s in spikes)
+
+
+class VLObjective(nn.Module):
+    """The weighted sum of the switched-on objectives; forward returns a dict of scalar tensors
+    (each unweighted component, ``firing_rate`` and ``loss``, the weighted total)."""
+
+    def __init__(self, model: nn.Module, loss_cfg):
+        super().__init__()
+        self.model, self.cfg = model, loss_cfg
+
+    def forward(self, images, ids, pos, hard_ids=None, hard_owner=None, generator=None) -> dict:
+        c, m = self.cfg, self.model
+        img, txt = m.encode_image(images), m.encode_text(ids)
+        hard = m.encode_text(hard_ids) if hard_ids is not None and hard_ids.shape[0] else None
+        scale = m.logit_scale.clamp(max=math.log(100.0)).exp()
+        out = {"firing_rate": mean_firing_rate(img["spikes"])}
+        terms = {"itc": (c.itc_weight, lambda: itc_loss(img["emb"], txt["emb"], scale, pos,
+                                                        None if hard is None else hard["emb"],
+                                                        c.nn_negatives_k, c.nn_negatives_boost)),
+                 "itm": (c.itm_weight, lambda: self._itm(img, txt, hard, hard_owner, pos, generator)),
+                 "stua": (c.stua_weight if img["spike_emb"] is not None else 0.0,
+                          lambda: stua_loss(img["spike_emb"], txt["emb"], scale, pos)),
+                 "rate": (c.firing_rate_weight if img["spikes"] else 0.0, lambda: out["firing_rate"])}
+        total = scale.new_zeros(())
+        for name, (weight, fn) in terms.items():
+            if weight > 0:
+                out[name] = fn()
+                total = total + weight * out[name]
+        out["loss"] = total
+        return out
+
+    def _itm(self, img, txt, hard, hard_owner, pos, generator) -> torch.Tensor:
+        """ITM cross-entropy over: matched pairs, each image with a similarity-sampled negative text,
+        each text with a similarity-sampled negative image, and each image with a hard negative caption."""
+        sim = img["emb"] @ txt["emb"].t()
+        neg_txt = sample_hard_indices(sim, pos, generator)
+        neg_img = sample_hard_indices(sim.t(), pos.t(), generator)
+        idx = torch.arange(sim.shape[0], device=sim.device)
+        image_rows = [idx, idx, neg_img]
+        text_tokens = [txt["tokens"], txt["tokens"][neg_txt], txt["tokens"]]
+        if hard is not None:
+            image_rows.append(hard_owner)
+            text_tokens.append(hard["tokens"])
+        logits = self.model.itm_logits(img["itm_tokens"][torch.cat(image_rows)], torch.cat(text_tokens))
+        labels = torch.zeros(logits.shape[0], dtype=torch.long, device=logits.device)
+        labels[: sim.shape[0]] = 1
+        return F.cross_entropy(logits, labels)
