@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 import torch
+from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode, _disable_current_modes
 
 from ashbench.errors import InputError, UnsupportedOpError
@@ -18,9 +19,12 @@ from ashbench.profiler.counts import OP_FIELDS, empty_counts
 from ashbench.profiler.inputs import resolve_batch
 from ashbench.profiler.neurons import NeuronStats, neuron_types, record_call
 from ashbench.profiler.result import LayerRecord, Profile, merge_branch
-from ashbench.profiler.rules import classify
+from ashbench.profiler.rules import attention_rule, classify
 from ashbench.profiler.spikes import parse_semantics
 from ashbench.profiler.tracking import SpikeTracker, _flat
+
+
+_SDPA = torch.nn.functional.scaled_dot_product_attention
 
 
 class _Run:
@@ -32,7 +36,7 @@ class _Run:
         self.neuron_classes = neuron_types() + tuple(extra_neuron_types)
         self.stack: list[str] = []
         self.stack_key: tuple = ()
-        self.neuron_depth = 0
+        self.absorb_depth = 0  # > 0 inside a neuron or a counted composite op
         self.records: dict[tuple, list] = {}
         self.neurons: dict[str, NeuronStats] = {}
         self.neuron_stacks: dict[str, tuple] = {}
@@ -45,12 +49,12 @@ class _Run:
     def push(self, name: str, is_neuron: bool) -> None:
         self.stack.append(name)
         self.stack_key = tuple(self.stack)
-        self.neuron_depth += is_neuron
+        self.absorb_depth += is_neuron
 
     def pop(self, is_neuron: bool) -> None:
         self.stack.pop()
         self.stack_key = tuple(self.stack)
-        self.neuron_depth -= is_neuron
+        self.absorb_depth -= is_neuron
 
     def on_neuron(self, name: str, module, x, out) -> None:
         if not (torch.is_tensor(x) and torch.is_tensor(out)):
@@ -63,7 +67,7 @@ class _Run:
 
     # -- op counting -----------------------------------------------------------------------
     def on_op(self, func, args, kwargs, out) -> None:
-        if self.neuron_depth:
+        if self.absorb_depth:
             return
         rule = self.rules.get(func, 0)
         if rule == 0:
@@ -77,6 +81,22 @@ class _Run:
         branch, counts = rule(self.tracker, args, kwargs, out)
         self._add_bytes(counts, args, out)
         self._record(str(func), branch, counts)
+
+    def on_composite(self, name: str, rule, args, kwargs, run_it):
+        """Count a composite torch function as one op with ``rule``, absorbing the aten ops it
+        decomposes into (their split differs by backend: fused kernel or math fallback)."""
+        if self.absorb_depth:
+            return run_it()
+        self.absorb_depth += 1
+        try:
+            out = run_it()
+        finally:
+            self.absorb_depth -= 1
+        with _disable_current_modes():
+            branch, counts = rule(self.tracker, args, kwargs, out)
+            self._add_bytes(counts, args, out)
+        self._record(name, branch, counts)
+        return out
 
     def _unsupported(self, func) -> None:
         module = self.stack[-1] if self.stack else ""
@@ -117,6 +137,22 @@ class _CountingMode(TorchDispatchMode):
         out = func(*args, **kwargs)
         self.run.on_op(func, args, kwargs, out)
         return out
+
+
+class _CompositeMode(TorchFunctionMode):
+    """Sees torch-level calls; counts scaled_dot_product_attention as one op whatever backend
+    (flash, efficient, or the math fallback that scales Q and K before the matmul) runs it."""
+
+    def __init__(self, run: _Run):
+        super().__init__()
+        self.run = run
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func is _SDPA:
+            return self.run.on_composite("scaled_dot_product_attention", attention_rule, args, kwargs,
+                                         lambda: func(*args, **kwargs))
+        return func(*args, **kwargs)
 
 
 def _install_hooks(model, run: _Run) -> list:
@@ -162,7 +198,7 @@ def profile(model, inputs, *, layout: str = "B", batch_size: int | None = None, 
     handles = _install_hooks(model, run)
     try:
         _reset_state(model)
-        with torch.no_grad(), _CountingMode(run):
+        with torch.no_grad(), _CompositeMode(run), _CountingMode(run):
             model(*args)
     except (RuntimeError, TypeError, ValueError, IndexError) as exc:
         raise InputError(f"model forward failed on the given inputs: {_first_line(exc)}") from exc

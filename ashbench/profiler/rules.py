@@ -75,9 +75,10 @@ def _convolution(ctx, args, kwargs, out):
     return "snn", {"dense_macs": dense, "synops": synops}
 
 
-def _attention(ctx, args, kwargs, out):
-    """Fused scaled-dot-product attention: Q.K^T then softmax(.).V (attention mask ignored:
-    dense counts as if unmasked). q [.., L, E], k [.., S, E], v [.., S, Ev]."""
+def attention_rule(ctx, args, kwargs, out):
+    """Scaled-dot-product attention: Q.K^T then softmax(.).V (attention mask ignored: dense
+    counts as if unmasked; the scale factor is not a separate op). q [.., L, E], k [.., S, E],
+    v [.., S, Ev]. Spikes are judged on the q, k, v given by the caller."""
     q, k, v = args[:3]
     branch_qk, qk = matmul_counts(ctx, q, k.transpose(-2, -1))
     scores = q.shape[:-1] + (k.shape[-2],)
@@ -182,7 +183,7 @@ def _build_rules() -> dict:
     for names, handler in [
         (["mm"], _mm), (["addmm"], _addmm), (["bmm"], _mm), (["baddbmm"], _addmm), (["mv"], _mv),
         (["dot", "vdot"], _dot), (["convolution", "convolution_overrideable"], _convolution),
-        (SDPA_OPS, _attention), (POOL_OPS, _pool), (ADAPTIVE_POOL_OPS, _reduction), (SOFTMAX_OPS, _reduction),
+        (SDPA_OPS, attention_rule), (POOL_OPS, _pool), (ADAPTIVE_POOL_OPS, _reduction), (SOFTMAX_OPS, _reduction),
         (["native_batch_norm"], _batch_norm), (["_native_batch_norm_legit_no_training"], _batch_norm_no_training),
         (["_native_batch_norm_legit"], _batch_norm_legit), (["native_layer_norm"], _layer_norm),
         (["native_group_norm"], _group_norm), (["embedding", "embedding_bag"], _lookup),

@@ -50,8 +50,9 @@ class SpikeSemantics:
             return False
         if self.kind == "multi":
             return bool(torch.equal(x, torch.round(x)))
-        flat = (x.abs() if low < 0 else x).reshape(-1)
-        return exact_sum(flat) == exact_dot(flat)
+        flat = (x.abs() if low < 0 else x).reshape(-1).float()
+        total, squares = _chunked(flat, torch.sum), _chunked(flat, lambda c: torch.dot(c, c))
+        return total == squares and total.is_integer()
 
     def events(self, x: torch.Tensor) -> torch.Tensor:
         """Per-element event counts of a spike-valued tensor (same shape, floating)."""
@@ -85,10 +86,10 @@ def exact_sum(flat: torch.Tensor, max_value: int = 1) -> int:
     return sum(int(chunk.sum(dtype=torch.float32)) for chunk in flat.split(step))
 
 
-def exact_dot(flat: torch.Tensor) -> int:
-    """Exact sum of squares of a 1-D tensor of values in [0, 1] (chunked like ``exact_sum``)."""
-    flat = flat.float()
-    return sum(int(torch.dot(chunk, chunk)) for chunk in flat.split(_EXACT_LIMIT - 1))
+def _chunked(flat: torch.Tensor, reduce) -> float:
+    """float32 reduction per chunk of fewer than 2**24 elements, added up in Python floats:
+    exact whenever the values are 0/1 (every partial result is an integer below 2**24)."""
+    return sum(float(reduce(chunk)) for chunk in flat.split(_EXACT_LIMIT - 1))
 
 
 def parse_semantics(spec: str) -> SpikeSemantics:

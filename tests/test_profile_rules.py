@@ -1,0 +1,291 @@
+"""Exact-integer tests of every op rule. Arithmetic in the comments; batch 1 unless stated, so
+per-sample counts are the raw counts."""
+
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ashbench.errors import UnsupportedOpError
+from ashbench.profiler import profile
+
+
+class Fn(nn.Module):
+    """Wrap a function of the inputs as a module so the profiler can credit it."""
+
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, *xs):
+        return self.fn(*xs)
+
+
+def _linear(cin, cout, bias=True):
+    torch.manual_seed(0)
+    return nn.Linear(cin, cout, bias=bias)
+
+
+def test_linear_on_spikes_counts_events_times_out_features():
+    x = torch.tensor([[1.0, 0.0, 1.0, 1.0]])  # 3 events
+    t = profile(_linear(4, 5), x).totals
+    assert t["synops"] == 3 * 5  # 15: each event reaches the 5 outputs
+    assert t["dense_macs"] == 1 * 4 * 5  # 20, bias excluded
+    assert t["macs"] == 0
+
+
+def test_linear_on_real_input_is_mac_work():
+    x = torch.tensor([[0.5, 0.0, 1.0, 2.0]])
+    p = profile(_linear(4, 5), x)
+    assert p.totals["macs"] == p.totals["dense_macs"] == 20  # 4 * 5
+    assert p.totals["synops"] == 0
+    assert p.branches["ann"]["macs"] == 20
+
+
+def test_linear_on_3d_input_per_sample():
+    # [B=2, N=3, 4] -> Linear(4, 6): dense per sample = 3 rows * 4 * 6 = 72
+    x = torch.zeros(2, 3, 4)
+    x[0, 0, :2] = 1  # 2 events in sample 0
+    x[1, 2, 3] = 1  # 1 event in sample 1
+    t = profile(_linear(4, 6), x).totals
+    assert t["dense_macs"] == 72
+    assert t["synops"] == (3 * 6) / 2  # 3 events * 6 outputs over 2 samples = 9.0
+
+
+def _conv1d(cin, cout, k, **kw):
+    conv = nn.Conv1d(cin, cout, k, bias=False, **kw)
+    nn.init.constant_(conv.weight, 1.0)
+    return conv
+
+
+def test_conv1d_padding_border_fanout():
+    # k=3, pad=1, stride 1, L=5: input i reaches outputs {i-1, i, i+1} within [0, 4]
+    # i=0 -> 2 outputs, i=2 -> 3 outputs; C_out/groups = 2 -> (2 + 3) * 2 = 10
+    x = torch.tensor([[[1.0, 0, 1, 0, 0]]])
+    t = profile(_conv1d(1, 2, 3, padding=1), x).totals
+    assert t["synops"] == 10
+    assert t["dense_macs"] == 2 * 5 * 1 * 3  # out numel 10 * C_in/g 1 * k 3 = 30
+
+
+def test_conv1d_stride_fanout():
+    # k=3, pad=1, stride=2, L=5 -> 3 outputs; output o reads i = 2o - 1 + k:
+    # o0:{0,1} o1:{1,2,3} o2:{3,4} -> fan-out i0:1 i1:2 i2:1 i3:2 i4:1
+    # x = [1,1,1,0,1] -> 1+2+1+1 = 5, times C_out 2 = 10
+    x = torch.tensor([[[1.0, 1, 1, 0, 1]]])
+    assert profile(_conv1d(1, 2, 3, padding=1, stride=2), x).totals["synops"] == 10
+
+
+def test_conv1d_dilation_fanout():
+    # k=3, dilation=2, no padding, L=7 -> 3 outputs reading {0,2,4}, {1,3,5}, {2,4,6}
+    # fan-out 1,1,2,1,2,1,1 = 9 for an all-ones input, times C_out 3 = 27
+    x = torch.ones(1, 1, 7)
+    assert profile(_conv1d(1, 3, 3, dilation=2), x).totals["synops"] == 27
+
+
+def test_conv1d_groups_fanout():
+    # 4 -> 6 channels, groups=2, k=1: each event reaches C_out/groups = 3 outputs
+    x = torch.zeros(1, 4, 3)
+    x[0, 0, 0] = x[0, 3, 2] = x[0, 2, 1] = x[0, 1, 1] = x[0, 0, 2] = 1  # 5 events
+    t = profile(_conv1d(4, 6, 1, groups=2), x).totals
+    assert t["synops"] == 5 * 3  # 15
+    assert t["dense_macs"] == 6 * 3 * 2 * 1  # out numel 18 * C_in/g 2 * k 1 = 36
+
+
+def test_conv2d_borders_differ_from_interior():
+    # 3x3 kernel, pad 1 on a 3x3 all-ones input: per-axis fan-out (2, 3, 2); 2-D = outer product
+    # corners 2*2=4 (x4), edges 2*3=6 (x4), centre 3*3=9 -> 16 + 24 + 9 = 49 synops;
+    # dense counts padding taps too: 9 outputs * 9 taps = 81
+    conv = nn.Conv2d(1, 1, 3, padding=1, bias=False)
+    t = profile(conv, torch.ones(1, 1, 3, 3)).totals
+    assert t["synops"] == 49
+    assert t["dense_macs"] == 81
+
+
+def test_conv3d_counts():
+    # 1x1x1 kernel, 2 -> 4 channels: each of the 3 events reaches 4 outputs = 12
+    conv = nn.Conv3d(2, 4, 1, bias=False)
+    x = torch.zeros(1, 2, 2, 2, 2)
+    x[0, 0, 0, 0, 0] = x[0, 1, 1, 1, 1] = x[0, 1, 0, 1, 0] = 1
+    t = profile(conv, x).totals
+    assert t["synops"] == 12
+    assert t["dense_macs"] == 4 * 8 * 2  # out numel 32 * C_in 2 * k 1 = 64
+
+
+@pytest.mark.parametrize("stride,padding,dilation,groups,transposed", [
+    (1, 0, 1, 1, False), (2, 1, 1, 1, False), (1, 2, 2, 1, False), (2, 1, 1, 2, False), (3, 0, 1, 1, False),
+    (1, 0, 1, 1, True), (2, 1, 1, 1, True), (2, 0, 2, 2, True),
+])
+def test_conv_synops_match_naive_oracle(stride, padding, dilation, groups, transposed):
+    """Oracle: synops = sum over (output position, group) of active inputs in its receptive
+    field (a convolution with an all-ones kernel) x C_out/groups; for transposed convs every
+    event's reached outputs are counted by scattering through an all-ones kernel."""
+    torch.manual_seed(1)
+    cin, cout, k = 4, 6, 3
+    x = (torch.rand(2, cin, 9, 8) < 0.3).float()
+    conv_cls = nn.ConvTranspose2d if transposed else nn.Conv2d
+    conv = conv_cls(cin, cout, k, stride=stride, padding=padding, dilation=dilation, groups=groups, bias=False)
+    got = profile(conv, x).totals["synops"] * 2  # back to whole-batch
+    assert got == _oracle(x, conv, transposed)
+
+
+def _oracle(x, conv, transposed):
+    per_group_out = conv.out_channels // conv.groups
+    if transposed:  # outputs reached by each input, per input element, times C_out/groups
+        ones = torch.ones(1, 1, *conv.kernel_size)
+        reach = F.conv_transpose2d(torch.ones(1, 1, *x.shape[2:]), ones, stride=conv.stride, padding=conv.padding,
+                                   dilation=conv.dilation)
+        count = _reach_per_input(x, conv)
+        return int(count) * per_group_out
+    ones = torch.ones(conv.groups, conv.in_channels // conv.groups, *conv.kernel_size)
+    occ = F.conv2d(x, ones, stride=conv.stride, padding=conv.padding, dilation=conv.dilation, groups=conv.groups)
+    return int(occ.sum()) * per_group_out
+
+
+def _reach_per_input(x, conv):
+    """Brute force: for every input position, count output positions it writes to."""
+    total = 0
+    out_h = (x.shape[2] - 1) * conv.stride[0] - 2 * conv.padding[0] + conv.dilation[0] * (conv.kernel_size[0] - 1) + 1
+    out_w = (x.shape[3] - 1) * conv.stride[1] - 2 * conv.padding[1] + conv.dilation[1] * (conv.kernel_size[1] - 1) + 1
+    events = x.sum(dim=(0, 1))
+    for i in range(x.shape[2]):
+        for j in range(x.shape[3]):
+            reach = sum(0 <= i * conv.stride[0] - conv.padding[0] + a * conv.dilation[0] < out_h
+                        for a in range(conv.kernel_size[0])) * sum(
+                0 <= j * conv.stride[1] - conv.padding[1] + b * conv.dilation[1] < out_w
+                for b in range(conv.kernel_size[1]))
+            total += int(events[i, j]) * reach
+    return total
+
+
+def test_matmul_spike_times_real():
+    # a spikes [2,3] with 3 events @ real b [3,4]: each event meets 4 columns -> 12
+    a = torch.tensor([[[1.0, 0, 1], [0, 1, 0]]])
+    b = torch.rand(1, 3, 4) + 0.1
+    t = profile(Fn(torch.matmul), (a, b)).totals
+    assert t["synops"] == 12
+    assert t["dense_macs"] == 2 * 3 * 4  # 24
+
+
+def test_matmul_real_times_spike_counts_rows():
+    # real a [2,3] @ spikes b [3,4] with 2 events: each event meets the 2 rows of a -> 4
+    a = torch.rand(1, 2, 3) + 0.1
+    b = torch.zeros(1, 3, 4)
+    b[0, 0, 1] = b[0, 2, 3] = 1
+    assert profile(Fn(torch.matmul), (a, b)).totals["synops"] == 4
+
+
+def test_spike_times_spike_counts_coactive_pairs():
+    # a = [[1,1,0],[0,1,0]], b = [[1,0],[1,1],[0,1]]; a @ b = [[2,1],[1,1]] -> 5 co-active pairs
+    # (column sums of a (1,2,0) . row sums of b (1,2,1) = 1 + 4 + 0 = 5)
+    a = torch.tensor([[[1.0, 1, 0], [0, 1, 0]]])
+    b = torch.tensor([[[1.0, 0], [1, 1], [0, 1]]])
+    t = profile(Fn(torch.bmm), (a, b)).totals
+    assert t["synops"] == 5
+    assert t["macs"] == 0
+
+
+def test_einsum_on_spikes():
+    # 'bij,bjk->bik' with a = 2 events in [1,2,3], b real [1,3,5] -> 2 * 5 = 10; dense 2*3*5 = 30
+    a = torch.tensor([[[1.0, 0, 0], [0, 0, 1]]])
+    b = torch.rand(1, 3, 5) + 0.1
+    t = profile(Fn(lambda x, y: torch.einsum("bij,bjk->bik", x, y)), (a, b)).totals
+    assert (t["synops"], t["dense_macs"]) == (10, 30)
+
+
+def test_baddbmm_and_addmm_exclude_the_bias():
+    # addmm(bias, x[1,4] 2 events, W[4,3]) -> 2 * 3 = 6 synops, dense 12
+    x = torch.tensor([[1.0, 0, 0, 1]])
+    w = torch.rand(4, 3)
+    t = profile(Fn(lambda a, b: torch.addmm(torch.ones(3), a, b)), (x, w)).totals
+    assert (t["synops"], t["dense_macs"]) == (6, 12)
+    # baddbmm with real operands: 1 * 2 * 4 * 3 = 24 MACs
+    t = profile(Fn(lambda a, b: torch.baddbmm(torch.ones(1, 2, 3), a, b)), (torch.rand(1, 2, 4), torch.rand(1, 4, 3))).totals
+    assert t["macs"] == 24
+
+
+def test_spiking_attention_qk_pairs_and_real_av():
+    # q = [[1,0,1],[0,1,1]], k = [[1,1,0],[0,0,1]] (B=H=1, L=S=2, E=3): q.k^T = [[1,1],[1,1]] -> 4 pairs
+    # A.V with real V [2,4]: L*S*Ev = 2*2*4 = 16 MACs; dense = 2*2*3 + 16 = 28; softmax 4 scores
+    q = torch.tensor([[[[1.0, 0, 1], [0, 1, 1]]]])
+    k = torch.tensor([[[[1.0, 1, 0], [0, 0, 1]]]])
+    v = torch.rand(1, 1, 2, 4) + 0.1
+    t = profile(Fn(F.scaled_dot_product_attention), (q, k, v)).totals
+    assert (t["synops"], t["macs"], t["dense_macs"], t["elementwise_ops"]) == (4, 16, 28, 4)
+
+
+def test_attention_with_spiking_values():
+    # real q, k; V spikes with 3 events, L = 2 queries: each event meets 2 attention weights -> 6
+    q, k = torch.rand(1, 1, 2, 3) + 0.1, torch.rand(1, 1, 2, 3) + 0.1
+    v = torch.tensor([[[[1.0, 0, 1, 0], [0, 0, 0, 1]]]])
+    t = profile(Fn(F.scaled_dot_product_attention), (q, k, v)).totals
+    assert t["synops"] == 6
+    assert t["macs"] == 2 * 2 * 3  # Q.K^T real: 12
+
+
+def test_multi_spike_residual_counts_two_events():
+    # SEW residual: s1 + s2 = [2,1,1,0] -> under multi:2 that is 4 events; Linear(4, 3) -> 12 synops
+    s1 = torch.tensor([[1.0, 1, 0, 0]])
+    s2 = torch.tensor([[1.0, 0, 1, 0]])
+    lin = _linear(4, 3)
+    model = Fn(lambda a, b: lin(a + b))
+    assert profile(model, (s1, s2), spikes="multi:2").totals["synops"] == 12
+    # under binary semantics a value 2 is not a spike: the sum is real-valued ANN work
+    t = profile(model, (s1, s2)).totals
+    assert (t["synops"], t["macs"]) == (0, 12)
+
+
+def test_ternary_spikes_count_negative_events():
+    # [-1, 0, 1, 1] -> 3 events (one negative) x 5 outputs = 15
+    x = torch.tensor([[-1.0, 0, 1, 1]])
+    assert profile(_linear(4, 5), x, spikes="ternary").totals["synops"] == 15
+    assert profile(_linear(4, 5), x).totals["synops"] == 0  # binary: -1 is not a spike
+
+
+@pytest.mark.parametrize("module,shape,expected", [
+    (nn.BatchNorm2d(2).eval(), (1, 2, 3, 3), 18 * 2),  # inference, affine: numel 18 * 2
+    (nn.BatchNorm2d(2, affine=False).eval(), (1, 2, 3, 3), 18),  # numel * 1
+    (nn.LayerNorm(4), (1, 2, 4), 8 * 5),  # affine: numel 8 * 5 (fvcore's estimate)
+    (nn.GroupNorm(2, 4), (1, 4, 2, 2), 16 * 5),
+    (nn.MaxPool2d(2), (1, 1, 4, 4), 4 * 4),  # 4 outputs * 2*2 window
+    (nn.AvgPool2d(2), (1, 1, 4, 4), 4 * 4),
+    (nn.AdaptiveAvgPool2d(1), (1, 2, 4, 4), 32),  # one op per input element
+    (nn.Softmax(dim=-1), (1, 2, 3), 6),
+    (nn.ReLU(), (1, 2, 3), 6),  # pointwise: one per output element
+])
+def test_elementwise_ops(module, shape, expected):
+    t = profile(module, torch.randn(*shape)).totals
+    assert t["elementwise_ops"] == expected
+    assert t["dense_macs"] == 0
+
+
+def test_elementwise_residual_add_of_spikes_is_snn_branch():
+    from spikingjelly.activation_based import neuron
+
+    class Res(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = neuron.IFNode(v_threshold=0.5), neuron.IFNode(v_threshold=0.5)
+
+        def forward(self, x):
+            return self.a(x) + self.b(x)
+
+    p = profile(Res(), torch.tensor([[1.0, 0.0, 1.0]]))
+    assert p.branches["snn"]["elementwise_ops"] == 3  # one add per output element
+
+
+def test_unsupported_ops_are_listed_with_module_and_calls():
+    model = nn.Sequential(Fn(lambda x: torch.cumsum(torch.cumsum(x, 0), 0)))
+    p = profile(model, torch.rand(3, 2))
+    assert p.unsupported_ops == [{"op": "aten.cumsum.default", "module": "0", "calls": 2}]
+    with pytest.raises(UnsupportedOpError, match="cumsum"):
+        profile(model, torch.rand(3, 2), strict=True)
+
+
+def test_counts_are_credited_to_module_and_ancestors():
+    model = nn.Sequential(nn.Sequential(_linear(4, 5)), _linear(5, 2))
+    p = profile(model, torch.rand(1, 4))
+    rows = {r["module"]: r for r in p.layer_rows()}
+    assert rows["0.0"]["macs"] == 20 and rows["0"]["macs"] == 20  # 4*5, inner and its parent
+    assert rows["1"]["macs"] == 10  # 5*2
+    assert rows[""]["macs"] == 30 == p.totals["macs"]
+    assert rows["0"]["self"]["macs"] == 0 and rows["0.0"]["self"]["macs"] == 20
