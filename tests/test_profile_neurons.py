@@ -1,0 +1,120 @@
+"""Neuron counting: IF/LIF/PLIF in both step modes, firing rates per time step, per-sample
+invariance to batch size, layouts and spike-semantics violations. Arithmetic in comments."""
+
+import pytest
+import torch
+import torch.nn as nn
+from spikingjelly.activation_based import functional, layer, neuron
+
+from ashbench.errors import InputError, SpikeSemanticsError
+from ashbench.profiler import profile
+
+COUNTS = ("dense_macs", "macs", "synops", "neuron_updates", "spikes", "neurons", "elementwise_ops")
+
+
+class SingleStepLoop(nn.Module):
+    """Runs a single-step ('s') network over T steps: the k-th call of each neuron is step k."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x_seq):
+        return torch.stack([self.net(x) for x in x_seq])
+
+
+def test_if_neuron_firing_rate_per_step():
+    # IF, threshold 1, hard reset to 0, constant input per step:
+    # neuron a gets 0.6: v = 0.6, 1.2 -> spike (reset 0), 0.6, 1.2 -> spike  => spikes [0,1,0,1]
+    # neuron b gets 1.0: v reaches 1.0 >= 1 at every step                      => spikes [1,1,1,1]
+    # per step rates over 2 neurons: [0.5, 1.0, 0.5, 1.0]; total 6 spikes / (2 neurons * 4 steps) = 0.75
+    node = neuron.IFNode(v_threshold=1.0, step_mode="m")
+    x = torch.tensor([0.6, 1.0]).repeat(4, 1, 1)  # [T=4, B=1, 2]
+    t = profile(node, x, layout="TB").totals
+    assert t["firing_rate_per_step"] == [0.5, 1.0, 0.5, 1.0]
+    assert (t["spikes"], t["neuron_updates"], t["neurons"], t["timesteps"]) == (6, 8, 2, 4)
+    assert t["firing_rate"] == 0.75
+    assert t["membrane_read_bytes"] == t["membrane_write_bytes"] == 8 * 4  # 8 updates of fp32
+
+
+def _spiking_net(cls, **kw):
+    torch.manual_seed(0)
+    net = nn.Sequential(layer.Linear(6, 8), cls(**kw), layer.Linear(8, 4), cls(**kw))
+    with torch.no_grad():
+        net[0].weight.mul_(3.0)
+    return net
+
+
+@pytest.mark.parametrize("cls", [neuron.IFNode, neuron.LIFNode, neuron.ParametricLIFNode])
+def test_multi_step_and_single_step_give_identical_counts(cls):
+    x = torch.rand(5, 3, 6) * 2  # [T=5, B=3, 6]
+    multi = _spiking_net(cls)
+    functional.set_step_mode(multi, "m")
+    single = SingleStepLoop(_spiking_net(cls))
+    pm = profile(multi, x, layout="TB").totals
+    ps = profile(single, x, layout="TB").totals
+    assert pm["spikes"] > 0  # the comparison means something only if neurons fire
+    assert {k: pm[k] for k in COUNTS} == {k: ps[k] for k in COUNTS}
+    assert pm["firing_rate_per_step"] == ps["firing_rate_per_step"]
+    assert pm["timesteps"] == ps["timesteps"] == 5
+
+
+def test_batch_one_and_batch_eight_give_identical_per_sample_counts():
+    net = _spiking_net(neuron.LIFNode, step_mode="m")
+    x1 = torch.rand(4, 1, 6) * 2
+    p1 = profile(net, x1, layout="TB").totals
+    p8 = profile(net, x1.repeat(1, 8, 1), layout="TB").totals  # the same sample 8 times
+    assert {k: p1[k] for k in COUNTS} == {k: p8[k] for k in COUNTS}
+    assert p1["firing_rate_per_step"] == p8["firing_rate_per_step"]
+
+
+def test_synops_after_neuron_use_the_emitted_spikes():
+    # Linear(2, 3) after the IF layer of test_if_neuron_firing_rate_per_step: 6 spikes x 3 outputs = 18
+    net = nn.Sequential(neuron.IFNode(v_threshold=1.0, step_mode="m"), layer.Linear(2, 3, step_mode="m"))
+    x = torch.tensor([0.6, 1.0]).repeat(4, 1, 1)
+    t = profile(net, x, layout="TB").totals
+    assert t["synops"] == 18
+    assert t["dense_macs"] == 4 * 2 * 3  # 4 steps * 2 in * 3 out = 24
+
+
+def test_neuron_layers_report_branch_and_names():
+    net = _spiking_net(neuron.LIFNode, step_mode="m")
+    rows = {r["module"]: r for r in profile(net, torch.rand(3, 2, 6) * 2, layout="TB").layer_rows()}
+    assert rows["1"]["branch"] == rows["3"]["branch"] == "neuron"
+    assert rows["0"]["branch"] == "ann"  # real-valued input
+    assert rows["2"]["branch"] == "snn"  # input: spikes of layer 1
+    assert rows["1"]["neurons"] == 8 and rows["3"]["neurons"] == 4
+    assert rows["1"]["neuron_updates"] == 8 * 3  # 8 neurons x 3 steps
+
+
+def test_tb_layout_reads_batch_and_steps():
+    net = _spiking_net(neuron.LIFNode, step_mode="m")
+    p = profile(net, torch.rand(3, 2, 6), layout="TB")
+    assert (p.batch_size, p.timesteps) == (2, 3)
+
+
+class DoubleSpiker(nn.Module):
+    """A 'neuron' that emits 2s: a multi-spike neuron."""
+
+    def forward(self, x):
+        return (x > 0.5).float() * 2
+
+
+def test_values_outside_declared_semantics_raise():
+    with pytest.raises(SpikeSemanticsError, match="outside the declared 'binary'"):
+        profile(DoubleSpiker(), torch.rand(2, 4), neuron_classes=(DoubleSpiker,))
+    # declared multi-spike semantics accept them: spikes = sum of values
+    x = torch.tensor([[0.9, 0.1, 0.7, 0.2]])  # two values > 0.5 -> 2 + 2 = 4 events
+    assert profile(DoubleSpiker(), x, spikes="multi:2", neuron_classes=(DoubleSpiker,)).totals["spikes"] == 4
+
+
+def test_bad_profile_arguments_raise_typed_errors():
+    net = _spiking_net(neuron.LIFNode, step_mode="m")
+    with pytest.raises(InputError, match="layout"):
+        profile(net, torch.rand(3, 2, 6), layout="BT")
+    with pytest.raises(InputError, match="spike semantics"):
+        profile(net, torch.rand(3, 2, 6), spikes="quaternary")
+    with pytest.raises(InputError, match="forward failed"):
+        profile(net, torch.rand(3, 2, 5), layout="TB")  # wrong feature size
+    with pytest.raises(InputError, match="batch_size"):
+        profile(net, torch.rand(3, 2, 6), batch_size=0)
