@@ -19,7 +19,7 @@ from ashbench.profiler.counts import OP_FIELDS, empty_counts
 from ashbench.profiler.inputs import resolve_batch
 from ashbench.profiler.neurons import NeuronStats, neuron_types, record_call
 from ashbench.profiler.result import LayerRecord, Profile, merge_branch
-from ashbench.profiler.rules import attention_rule, classify
+from ashbench.profiler.rules import SPIKE_PRESERVING_OPS, attention_rule, classify
 from ashbench.profiler.spikes import parse_semantics
 from ashbench.profiler.tracking import SpikeTracker, _flat
 
@@ -81,6 +81,8 @@ class _Run:
         branch, counts = rule(self.tracker, args, kwargs, out)
         self._add_bytes(counts, args, out)
         self._record(str(func), branch, counts)
+        if func in SPIKE_PRESERVING_OPS:
+            self.tracker.propagate(args[:1], out[0] if isinstance(out, tuple) else out)
 
     def on_composite(self, name: str, rule, args, kwargs, run_it):
         """Count a composite torch function as one op with ``rule``, absorbing the aten ops it

@@ -208,6 +208,11 @@ FREE_OPS = frozenset(_overloads([
 ]))
 
 
+# Max pooling of spikes yields spikes: its output is marked so the next layer needs no value scan.
+SPIKE_PRESERVING_OPS = frozenset(_overloads(["max_pool1d", "max_pool2d", "max_pool3d", "max_pool2d_with_indices",
+                                             "max_pool3d_with_indices", "adaptive_max_pool2d"]))
+
+
 def classify(func):
     """Return the handler for ``func``, 'free' for ops that do no arithmetic, or None (unsupported)."""
     handler = RULES.get(func)
