@@ -229,7 +229,7 @@ def _step(cfg, runner, model, optimizer, bank, images, step, rank, world, device
     losses = compute_losses(runner, batch, gen)
     if not torch.isfinite(losses["loss"]).item():
         kept = out / "last.pt"
-        raise TrainingDivergedError(f"loss became {float(losses['loss'])} at step {step}; "
+        raise TrainingDivergedError(f"loss became {float(losses['loss'].detach())} at step {step}; "
                                     f"last good checkpoint: {kept if kept.exists() else 'none written yet'}")
     for group in optimizer.param_groups:
         group["lr"] = lr_at(step, cfg.train)
