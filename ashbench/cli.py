@@ -109,3 +109,165 @@ def models_command():
 
 def main() -> None:  # pragma: no cover - console entry point
     app()
+
+
+def _register_vl_commands() -> None:
+    """`ashbench train` and `ashbench eval` (ASH-Nets), wrapped for one-line errors."""
+    from ashbench.cli_vl import eval_command, train_command
+
+    app.command("train")(one_line_errors(train_command))
+    app.command("eval")(one_line_errors(eval_command))
+
+
+_register_vl_commands()
+
+
+@app.command("sweep")
+@one_line_errors
+def sweep_command(
+    spec: str = typer.Argument(..., help="Sweep spec TOML (see benchmarks/ashnets.toml)."),
+    jobs: int = typer.Option(1, "--jobs", "-j", help="Configurations run in parallel processes."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="List the runs and whether each is done; run nothing."),
+):
+    """Train, evaluate and profile every configuration of a sweep; rows go to results/<sweep>/runs.csv."""
+    from ashbench.sweep_run import plan, run_sweep
+
+    if jobs < 1:
+        raise _usage(f"--jobs must be >= 1, got {jobs}")
+    sweep_spec, runs, done = plan(spec)
+    if dry_run:
+        for run in runs:
+            typer.echo(f"{run.run_id}  {'done   ' if run.run_id in done else 'pending'}  {run.label}")
+        typer.echo(f"{len(runs)} runs, {len(runs) - len([r for r in runs if r.run_id in done])} pending "
+                   f"-> {sweep_spec.folder / 'runs.csv'}")
+        return
+    result = _with_progress(len(runs), lambda cb: run_sweep(spec, jobs=jobs, callback=cb))
+    typer.echo(f"{len(result.finished)} finished, {len(result.skipped)} already done -> {result.folder}/runs.csv")
+
+
+def _with_progress(total: int, work):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, transient=False) as progress:
+        task = progress.add_task("runs", total=total)
+
+        def callback(event, run, row):
+            progress.update(task, advance=1, description=f"{event}: {run.label}"[:60])
+
+        return work(callback)
+
+
+@app.command("table")
+@one_line_errors
+def table_command(
+    results: str = typer.Argument(..., help="A runs.csv written by ashbench sweep."),
+    energy_model: str = typer.Option("45nm-fp32", "--energy-model", "-e", help="Energy model column to show."),
+    baseline: Optional[str] = typer.Option(None, "--baseline", help="Row for ratio columns, e.g. mode=ann."),
+    group_by: Optional[str] = typer.Option(None, "--group-by", help="Comma-separated axis columns (default: all but seed)."),
+    sort: Optional[str] = typer.Option(None, "--sort", help="Column to sort by; prefix '-' for descending."),
+    fmt: str = typer.Option("table", "--format", "-f", help="table | markdown | latex | csv."),
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="Write to FILE (atomically)."),
+):
+    """Accuracy vs efficiency per configuration (mean ± std over seeds, ratios to a baseline)."""
+    from ashbench import harness
+    from ashbench.tables import TABLE_FORMATS, comparison_table, load_runs, render_table
+
+    _check_choice("--format", fmt, TABLE_FORMATS)
+    groups = [f"axis:{g.strip()}" if not g.strip().startswith("axis:") else g.strip()
+              for g in group_by.split(",")] if group_by else None
+    table = comparison_table(load_runs(results), energy_model=energy_model, group_by=groups, baseline=baseline, sort=sort)
+    text = render_table(table, fmt)
+    if output:
+        harness.write_atomic(output, text)
+        typer.echo(f"wrote {output}")
+    else:
+        sys.stdout.write(text)
+
+
+plot_app = typer.Typer(no_args_is_help=True, help="Figures: spike sparsity, rasters, accuracy vs energy, breakdowns.")
+app.add_typer(plot_app, name="plot")
+
+
+@plot_app.command("sparsity")
+@one_line_errors
+def plot_sparsity(
+    profile_json: str = typer.Argument(..., help="JSON report of `ashbench energy --format json`."),
+    out: str = typer.Option("sparsity", "--out", "-o", help="Output path stem (writes <out>-bars/-heatmap .png/.svg)."),
+):
+    """Firing rate per layer (bars, by branch) and per layer x time step (heatmap)."""
+    from ashbench.plots import sparsity_bars, sparsity_heatmap
+
+    doc = _read_json(profile_json)
+    paths = sparsity_bars(doc, f"{out}-bars") + sparsity_heatmap(doc, f"{out}-heatmap")
+    typer.echo("\n".join(f"wrote {p}" for p in paths))
+
+
+@plot_app.command("raster")
+@one_line_errors
+def plot_raster(
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="Registered model or file.py:factory."),
+    checkpoint: Optional[str] = typer.Option(None, "--checkpoint"),
+    layer: Optional[str] = typer.Option(None, "--layer", help="Spiking layer (default: the first)."),
+    neurons: int = typer.Option(32, "--neurons", help="Sample neurons shown."),
+    out: str = typer.Option("raster", "--out", "-o", help="Output path stem."),
+):
+    """Spike raster of sample neurons of one layer for one input."""
+    from ashbench import harness
+    from ashbench.plots import spike_raster
+    from ashbench.raster import capture_raster
+
+    if neurons < 1:
+        raise _usage(f"--neurons must be >= 1, got {neurons}")
+    workload = harness.resolve_workload(model, checkpoint=checkpoint)
+    raster = capture_raster(workload.model, workload.inputs, layer=layer, n_neurons=neurons)
+    typer.echo("\n".join(f"wrote {p}" for p in spike_raster(raster, out)))
+
+
+@plot_app.command("pareto")
+@one_line_errors
+def plot_pareto(
+    results: str = typer.Argument(..., help="A runs.csv written by ashbench sweep."),
+    energy_model: str = typer.Option("45nm-fp32", "--energy-model", "-e"),
+    metric: str = typer.Option("t2i_r1", "--metric", help="Accuracy column (t2i_r1, mean_recall, ...)."),
+    out: str = typer.Option("accuracy_vs_energy", "--out", "-o", help="Output path stem."),
+):
+    """Accuracy vs energy per sample, one point per configuration, with the Pareto front."""
+    from ashbench.plots import accuracy_vs_energy
+    from ashbench.tables import comparison_table, load_runs
+
+    table = comparison_table(load_runs(results), energy_model=energy_model)
+    typer.echo("\n".join(f"wrote {p}" for p in accuracy_vs_energy(table, out, metric=metric, label="config")))
+
+
+@plot_app.command("breakdown")
+@one_line_errors
+def plot_breakdown(
+    results: str = typer.Argument(..., help="A runs.csv written by ashbench sweep."),
+    energy_model: str = typer.Option("memory-aware", "--energy-model", "-e"),
+    out: str = typer.Option("energy_breakdown", "--out", "-o", help="Output path stem."),
+):
+    """Stacked energy per configuration: ANN compute / SNN synops / neuron updates / memory."""
+    from ashbench.plots import energy_breakdown
+    from ashbench.tables import breakdown_table, load_runs
+
+    parts = breakdown_table(load_runs(results), energy_model)
+    data = {p: list(parts[p]) for p in ("ann", "snn", "neuron", "memory")}
+    typer.echo("\n".join(f"wrote {p}" for p in energy_breakdown(data, list(parts["config"]), out, model=energy_model)))
+
+
+def _read_json(path: str) -> dict:
+    import json
+
+    from ashbench.errors import ResultsError
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            doc = json.load(handle)
+    except FileNotFoundError:
+        raise ResultsError(f"file not found: {path}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ResultsError(f"{path} is not JSON: {exc}") from None
+    if not isinstance(doc, dict) or "layers" not in doc:
+        raise ResultsError(f"{path} is not an ashbench energy JSON report (no 'layers')")
+    return doc
