@@ -271,3 +271,7 @@ def _read_json(path: str) -> dict:
     if not isinstance(doc, dict) or "layers" not in doc:
         raise ResultsError(f"{path} is not an ashbench energy JSON report (no 'layers')")
     return doc
+
+
+if __name__ == "__main__":
+    app()

@@ -89,6 +89,7 @@ def spike_raster(raster: dict, out: str) -> list[str]:
     fig, ax = plt.subplots(figsize=(6, 3.5))
     ax.scatter(raster["times"], raster["neurons"], marker="|", s=60, color=COLOURS["neuron"])
     ax.set_xlim(-0.5, raster["timesteps"] - 0.5)
+    ax.set_xticks(range(raster["timesteps"]))
     ax.set_ylim(-0.5, raster["n_neurons"] - 0.5)
     ax.set_xlabel("time step t")
     ax.set_ylabel("neuron (sample index)")

@@ -1,0 +1,118 @@
+"""Sweeps: spec validation before any training, dry runs, resumption, SIGKILL safety, --jobs."""
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+from typer.testing import CliRunner
+
+from ashbench.cli import app
+from ashbench.runs_table import read_rows
+from ashbench.sweep import expand, load_spec
+
+runner = CliRunner()
+FAST = '{ "train.steps" = 2, "data.n_train" = 32, "data.n_test" = 16, "data.n_val" = 8 }'
+
+
+def _spec(tmp_path, grid, name="s", extra=""):
+    text = textwrap.dedent(f"""\
+        name = "{name}"
+        base = "test-tiny"
+        output = "{tmp_path / 'results'}"
+        work_dir = "{tmp_path / 'runs'}"
+        energy_models = ["45nm-fp32"]
+        set = {FAST}
+        {extra}
+        [grid]
+        """) + grid
+    path = tmp_path / f"{name}.toml"
+    path.write_text(text)
+    return path
+
+
+def test_expand_grid_and_explicit_runs(tmp_path):
+    path = _spec(tmp_path, 'mode = ["ann", "hybrid"]\nT = [1, 2]\n')
+    path.write_text(path.read_text() + '\n[[runs]]\nmode = "snn"\nT = 4\n[[runs]]\nmode = "ann"\nT = 1\n')
+    runs = expand(load_spec(str(path)))
+    # 2 x 2 grid + 1 new explicit run; the explicit (ann, 1) duplicates a grid run and is dropped
+    assert [r.label for r in runs] == ["mode=ann,T=1", "mode=ann,T=2", "mode=hybrid,T=1", "mode=hybrid,T=2",
+                                       "mode=snn,T=4"]
+    assert len({r.run_id for r in runs}) == 5
+    assert "model.timesteps=4" in runs[-1].overrides
+
+
+def test_objectives_axis_maps_to_loss_switches(tmp_path):
+    runs = expand(load_spec(str(_spec(tmp_path, 'objectives = ["itc", "itc+hn+itm+stua"]\n'))))
+    assert "loss.itm_weight=0.0" in runs[0].overrides and "loss.hard_negatives=false" in runs[0].overrides
+    assert "loss.itm_weight=0.0" not in runs[1].overrides
+
+
+@pytest.mark.parametrize("grid,message", [
+    ('mode = ["ann"\n', "malformed sweep TOML"),
+    ('colour = ["red"]\n', "unknown axis 'colour'"),
+    ('neuron = ["xyz"]\n', "invalid model.neuron='xyz'"),
+    ('T = [0]\n', "model.timesteps=0"),
+    ('mode = []\n', "the sweep is empty"),
+    ('objectives = ["everything"]\n', "unknown objectives"),
+])
+def test_bad_specs_fail_before_training(tmp_path, grid, message):
+    result = runner.invoke(app, ["sweep", str(_spec(tmp_path, grid))])
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("error: ") and message in result.output
+    assert len(result.output.strip().splitlines()) == 1
+    assert not (tmp_path / "results").exists() and not (tmp_path / "runs").exists()
+
+
+def test_existing_results_of_another_schema_are_refused(tmp_path):
+    folder = tmp_path / "results" / "s"
+    folder.mkdir(parents=True)
+    (folder / "runs.csv").write_text("a,b\n1,2\n")
+    result = runner.invoke(app, ["sweep", str(_spec(tmp_path, 'mode = ["ann"]\n'))])
+    assert result.exit_code == 2 and "not an ashbench runs table" in result.output
+    assert (folder / "runs.csv").read_text() == "a,b\n1,2\n"
+
+
+def test_sweep_runs_skips_finished_and_dry_run_reports(tmp_path):
+    spec = _spec(tmp_path, 'mode = ["ann", "hybrid"]\n')
+    first = runner.invoke(app, ["sweep", str(spec)])
+    assert first.exit_code == 0, first.output
+    rows = read_rows(tmp_path / "results" / "s" / "runs.csv")
+    assert sorted(r["mode"] for r in rows) == ["ann", "hybrid"]
+    hybrid = next(r for r in rows if r["mode"] == "hybrid")
+    assert float(hybrid["synops"]) >= 0 and float(hybrid["energy_pj:45nm-fp32"]) > 0
+    assert (tmp_path / "results" / "s" / "profiles" / f"{hybrid['run_id']}.json").exists()
+    again = runner.invoke(app, ["sweep", str(spec)])
+    assert "0 finished, 2 already done" in again.output
+    dry = runner.invoke(app, ["sweep", str(spec), "--dry-run"])
+    assert dry.output.count("done") == 2 and "0 pending" in dry.output
+    assert len(read_rows(tmp_path / "results" / "s" / "runs.csv")) == 2
+
+
+def test_sigkill_then_rerun_loses_and_duplicates_nothing(tmp_path):
+    spec = _spec(tmp_path, 'mode = ["ann", "hybrid", "snn"]\n', name="k")
+    table = tmp_path / "results" / "k" / "runs.csv"
+    cmd = [sys.executable, "-m", "ashbench.cli", "sweep", str(spec)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 240
+    while time.time() < deadline and not (table.exists() and len(read_rows(table)) >= 1):
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)  # mid-sweep: run 2 is training or being evaluated
+    proc.wait()
+    killed_rows = len(read_rows(table))
+    assert 1 <= killed_rows < 3
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    ids = [r["run_id"] for r in read_rows(table)]
+    assert len(ids) == len(set(ids)) == 3
+
+
+def test_parallel_jobs(tmp_path):
+    spec = _spec(tmp_path, 'seed = [0, 1]\n', name="j")
+    result = runner.invoke(app, ["sweep", str(spec), "--jobs", "2"])
+    assert result.exit_code == 0, result.output
+    rows = read_rows(tmp_path / "results" / "j" / "runs.csv")
+    assert sorted(r["seed"] for r in rows) == ["0", "1"]
