@@ -22,11 +22,10 @@ Users add models from TOML (see ``load_energy_model_file``).
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field, fields
-from pathlib import Path
 
 from ashbench.errors import EnergyModelError
+from ashbench.toml_files import read_toml
 
 MEMORY_TIERS_45NM = ((8 * 1024, 10.0), (32 * 1024, 20.0), (1024 * 1024, 100.0))
 
@@ -89,14 +88,7 @@ def load_energy_model_file(path: str) -> EnergyModel:
     """Read a user energy model. Keys: name, mac_pj, ac_pj (required); bit_width,
     neuron_update_pj, elementwise_pj, source, description; for kind = "memory-aware" also
     add_pj, mult_pj and ``memory = [[max_bytes, pj_per_access], ...]``."""
-    file = Path(path)
-    if not file.is_file():
-        raise EnergyModelError(f"energy model file not found: {path}")
-    try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise EnergyModelError(f"malformed energy model TOML {path}: {exc}") from None
-    return _model_from_dict(data, path)
+    return _model_from_dict(read_toml(path, EnergyModelError, "energy model"), path)
 
 
 def _model_from_dict(data: dict, path: str) -> EnergyModel:

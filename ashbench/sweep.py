@@ -26,11 +26,11 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ashbench.errors import ConfigError
+from ashbench.toml_files import read_toml
 
 AXES = {
     "mode": "model.mode", "T": "model.timesteps", "timesteps": "model.timesteps", "neuron": "model.neuron",
@@ -77,17 +77,11 @@ class SweepSpec:
 
 def load_spec(path: str) -> SweepSpec:
     """Read and validate a sweep spec; raises ConfigError (one line) on any problem."""
-    file = Path(path)
-    if not file.is_file():
-        raise ConfigError(f"sweep spec not found: {path}")
-    try:
-        data = tomllib.loads(file.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"malformed sweep TOML {path}: {exc}") from None
+    data = read_toml(path, ConfigError, "sweep spec")
     unknown = sorted(set(data) - SPEC_KEYS)
     if unknown:
         raise ConfigError(f"{path}: unknown spec key {unknown[0]!r}; valid keys: {', '.join(sorted(SPEC_KEYS))}")
-    return _spec_from(data, file)
+    return _spec_from(data, Path(path))
 
 
 def _spec_from(data: dict, file: Path) -> SweepSpec:

@@ -52,7 +52,7 @@ def test_objectives_axis_maps_to_loss_switches(tmp_path):
 
 
 @pytest.mark.parametrize("grid,message", [
-    ('mode = ["ann"\n', "malformed sweep TOML"),
+    ('mode = ["ann"\n', "malformed sweep spec TOML"),
     ('colour = ["red"]\n', "unknown axis 'colour'"),
     ('neuron = ["xyz"]\n', "invalid model.neuron='xyz'"),
     ('T = [0]\n', "model.timesteps=0"),
