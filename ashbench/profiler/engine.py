@@ -27,6 +27,10 @@ from ashbench.profiler.tracking import SpikeTracker, _flat
 _SDPA = torch.nn.functional.scaled_dot_product_attention
 
 
+class RuleFailure(Exception):
+    """A counting rule raised: a profiler bug (reported as such, never as an input error)."""
+
+
 class _Run:
     """Mutable state of one counted forward pass."""
 
@@ -78,7 +82,10 @@ class _Run:
         if rule is None:
             self._unsupported(func)
             return
-        branch, counts = rule(self.tracker, args, kwargs, out)
+        try:
+            branch, counts = rule(self.tracker, args, kwargs, out)
+        except Exception as exc:  # a bug in a rule must not pass for a user's bad input
+            raise RuleFailure(f"counting rule for {func} failed: {type(exc).__name__}: {exc}") from exc
         self._add_bytes(counts, args, out)
         self._record(str(func), branch, counts)
         if func in SPIKE_PRESERVING_OPS:
