@@ -41,6 +41,7 @@ class _Run:
         self.stack: list[str] = []
         self.stack_key: tuple = ()
         self.absorb_depth = 0  # > 0 inside a neuron or a counted composite op
+        self.suspended: list = []  # contexts that switched the counting modes off inside a neuron
         self.records: dict[tuple, list] = {}
         self.neurons: dict[str, NeuronStats] = {}
         self.neuron_stacks: dict[str, tuple] = {}
@@ -53,21 +54,37 @@ class _Run:
     def push(self, name: str, is_neuron: bool) -> None:
         self.stack.append(name)
         self.stack_key = tuple(self.stack)
-        self.absorb_depth += is_neuron
+        if is_neuron:
+            self.absorb_depth += 1
+            if not self.suspended:
+                self._suspend()
 
     def pop(self, is_neuron: bool) -> None:
         self.stack.pop()
         self.stack_key = tuple(self.stack)
         self.absorb_depth -= is_neuron
 
+    def _suspend(self) -> None:
+        """Run a neuron's forward with both counting modes off: its inner ops are its membrane
+        update (counted from its input and output), and running them natively keeps the
+        neuron's time and memory those of a plain forward."""
+        for ctx in (_disable_current_modes(), torch._C.DisableTorchFunction()):
+            ctx.__enter__()
+            self.suspended.append(ctx)
+
+    def resume(self) -> None:
+        """Switch the counting modes back on (idempotent; also used after an exception)."""
+        while self.suspended:
+            self.suspended.pop().__exit__(None, None, None)
+
     def on_neuron(self, name: str, module, x, out) -> None:
+        """Count one neuron call; runs while the counting modes are still suspended."""
         if not (torch.is_tensor(x) and torch.is_tensor(out)):
             return
         stats = self.neurons.setdefault(name, NeuronStats(type(module).__name__))
         self.neuron_stacks[name] = self.stack_key
-        with _disable_current_modes():
-            record_call(stats, module, x, out, self.semantics, name)
-            self.tracker.mark(out)
+        record_call(stats, module, x, out, self.semantics, name)
+        self.tracker.mark(out)
 
     # -- op counting -----------------------------------------------------------------------
     def on_op(self, func, args, kwargs, out) -> None:
@@ -176,8 +193,14 @@ def _install_hooks(model, run: _Run) -> list:
 def _post_hook(run: _Run, name: str, is_neuron: bool):
     def hook(module, args, out):
         run.pop(is_neuron)
-        if is_neuron and args:
-            run.on_neuron(name, module, args[0], out)
+        if not is_neuron:
+            return
+        try:
+            if args:
+                run.on_neuron(name, module, args[0], out)
+        finally:
+            if run.absorb_depth == 0:
+                run.resume()
 
     return hook
 
@@ -208,7 +231,10 @@ def profile(model, inputs, *, layout: str = "B", batch_size: int | None = None, 
     try:
         _reset_state(model)
         with torch.no_grad(), _CompositeMode(run), _CountingMode(run):
-            model(*args)
+            try:
+                model(*args)
+            finally:
+                run.resume()
     except (RuntimeError, TypeError, ValueError, IndexError) as exc:
         raise InputError(f"model forward failed on the given inputs: {_first_line(exc)}") from exc
     finally:
