@@ -202,6 +202,8 @@ def _loop(cfg, runner, model, optimizer, bank, images, tokenizer, out, start, ra
     started, last = time.perf_counter(), {}
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
+        if start == 0:
+            (out / "metrics.jsonl").unlink(missing_ok=True)  # a fresh run starts a fresh log
     model.train()
     for step in range(start + 1, cfg.train.steps + 1):
         losses = _step(cfg, runner, model, optimizer, bank, images, step, rank, world, device, out)

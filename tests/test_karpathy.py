@@ -82,3 +82,16 @@ def test_vl_missing_image_file_and_split_raise_data_error(vl_karpathy, tmp_path)
         load_karpathy(tmp_path / "nope.json", root, "test")
     with pytest.raises(DataError, match="unknown split"):
         load_karpathy(path, root, "restval")
+
+
+def test_vl_train_and_evaluate_on_a_karpathy_set(vl_karpathy, tmp_path):
+    from ashbench.evaluate import evaluate
+    from ashbench.train import train
+
+    path, root = vl_karpathy
+    overrides = ["data.dataset=karpathy", f"data.karpathy_json={path}", f"data.image_root={root}", "train.steps=2"]
+    result = train("test-tiny", tmp_path / "run", overrides=overrides)
+    assert result.val["n_images"] == 1
+    report = evaluate(result.checkpoint, profile=False)
+    assert report["n_images"] == 1 and report["retrieval"]["t2i_r1"] == 100.0  # one candidate image
+    assert report["hard_negative_accuracy"] in (0.0, 100.0)  # one caption with two negatives

@@ -116,6 +116,8 @@ def test_vl_resume_repeats_the_uninterrupted_run(tmp_path):
     assert load_checkpoint(tmp_path / "cut" / "last.pt")["step"] == 2
     resumed = train("test-tiny", tmp_path / "cut", overrides=TINY)
     assert _same(_params(full.model), _params(resumed.model))
+    steps = [json.loads(x)["step"] for x in (tmp_path / "cut" / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [1, 2, 3, 4]
     with pytest.raises(CheckpointError, match="differs in model.timesteps"):
         train("test-tiny", tmp_path / "cut", overrides=TINY + ["model.timesteps=3"])
 
