@@ -74,6 +74,11 @@ class SweepSpec:
     def folder(self) -> Path:
         return self.output / self.name
 
+    @property
+    def axes(self) -> list[str]:
+        """Every axis named by the grid or an explicit run, in order of appearance."""
+        return list(dict.fromkeys([*self.grid, *(k for run in self.runs for k in run)]))
+
 
 def load_spec(path: str) -> SweepSpec:
     """Read and validate a sweep spec; raises ConfigError (one line) on any problem."""
@@ -135,6 +140,23 @@ def make_run(spec: SweepSpec, values: dict) -> RunSpec:
     digest = hashlib.sha1(json.dumps([spec.base, items]).encode()).hexdigest()[:10]
     label = ",".join(f"{k}={v}" for k, v in values.items())
     return RunSpec(digest, label, values, items)
+
+
+def effective_axis_value(axis: str, config: dict):
+    """The value an axis has in a run's final config (for axes a run does not set)."""
+    if axis == "objectives":
+        loss = config["loss"]
+        names = ["itc"] + ["hn"] * bool(loss["hard_negatives"]) + ["itm"] * (loss["itm_weight"] > 0) \
+            + ["stua"] * (loss["stua_weight"] > 0)
+        return "+".join(names)
+    section, name = AXES.get(axis, axis).split(".", 1) if "." in AXES.get(axis, axis) else _split_bare(axis)
+    return config[section][name]
+
+
+def _split_bare(key: str) -> tuple[str, str]:
+    from ashbench.vl_config import _resolve_key
+
+    return _resolve_key(key)
 
 
 def _toml_value(value) -> str:

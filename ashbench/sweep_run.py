@@ -10,7 +10,7 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from ashbench.runs_table import append_row, done_ids
-from ashbench.sweep import RunSpec, SweepSpec, expand, load_spec, validate_runs
+from ashbench.sweep import RunSpec, SweepSpec, effective_axis_value, expand, load_spec, validate_runs
 
 
 @dataclass
@@ -92,7 +92,7 @@ def tidy_row(spec: SweepSpec, run: RunSpec, report: dict, prof: dict, train_s: f
 
     cfg = report["config"]
     row = {"run_id": run.run_id, "label": run.label, "sweep": spec.name, "base": spec.base}
-    row.update({f"axis:{k}": v for k, v in run.values.items()})
+    row.update({f"axis:{a}": run.values.get(a, effective_axis_value(a, cfg)) for a in spec.axes})
     row.update({name: cfg[key.split(".")[0]][key.split(".")[1]] for name, key in CONFIG_COLUMNS.items()})
     row.update({k: round(v, 4) for k, v in report["retrieval"].items()})
     row["hard_negative_accuracy"] = round(report["hard_negative_accuracy"], 4)

@@ -67,8 +67,7 @@ def comparison_table(frame: pd.DataFrame, *, energy_model: str = "45nm-fp32", gr
     table = table.reset_index().rename(columns={energy: "energy_pj", f"{energy}_std": "energy_pj_std"})
     table.columns = [c.removeprefix("axis:") for c in table.columns]
     names = [g.removeprefix("axis:") for g in groups]
-    table.insert(len(names), "config", [",".join(f"{n}={v}" for n, v in zip(names, vals))
-                                        for vals in table[names].itertuples(index=False)])
+    table.insert(len(names), "config", config_labels(table, names))
     if baseline:
         _add_ratios(table, baseline)
     if sort:
@@ -97,14 +96,25 @@ def _add_ratios(table: pd.DataFrame, baseline: str) -> None:
 DISPLAY = ("t2i_r1", "mean_recall", "hard_negative_accuracy", "synops", "macs", "firing_rate", "energy_pj")
 
 
+def config_labels(table: pd.DataFrame, names: list[str]) -> list[str]:
+    """Short labels: the first axis always, other axes only where they differ from their most
+    common value (e.g. 'mode=hybrid,T=8')."""
+    modal = {n: table[n].astype(str).mode().iloc[0] for n in names[1:]}
+    labels = []
+    for vals in table[names].astype(str).itertuples(index=False):
+        parts = [f"{names[0]}={vals[0]}"] + [f"{n}={v}" for n, v in zip(names[1:], vals[1:]) if v != modal[n]]
+        labels.append(",".join(parts))
+    return labels
+
+
 def breakdown_table(frame: pd.DataFrame, energy_model: str, group_by=None) -> pd.DataFrame:
     """Mean energy parts (pJ per sample) per configuration: columns config, ann, snn, neuron, memory."""
     parts = {p: f"energy_{p}_pj:{energy_model}" for p in ("ann", "snn", "neuron", "memory")}
     require_columns(frame, parts.values(), "the energy breakdown")
     groups = list(group_by) if group_by else axis_columns(frame) or ["label"]
     means = frame.groupby(groups, sort=False, dropna=False)[list(parts.values())].mean().reset_index()
-    names = [g.removeprefix("axis:") for g in groups]
-    means["config"] = [",".join(f"{n}={v}" for n, v in zip(names, vals)) for vals in means[groups].itertuples(index=False)]
+    means["config"] = config_labels(means.rename(columns=lambda c: c.removeprefix("axis:")),
+                                    [g.removeprefix("axis:") for g in groups])
     return means.rename(columns={v: k for k, v in parts.items()})
 
 
