@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ashbench.errors import ConfigError
+from ashbench.toml_files import read_toml
 
 MODES = ("hybrid", "ann", "snn")
 NEURONS = ("if", "lif", "plif")
@@ -179,12 +180,7 @@ def _read_base(name: str) -> dict:
 
 
 def _read_toml(path: Path) -> dict:
-    try:
-        data = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"config file not found: {path}") from None
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"malformed TOML in {path}: {exc}") from None
+    data = read_toml(path, ConfigError, "config file")
     base = data.pop("base", None)
     merged = {"name": path.stem}
     if base is not None:

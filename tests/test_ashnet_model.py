@@ -139,7 +139,7 @@ def test_vl_toml_file_with_base_and_malformed_toml(tmp_path):
     assert cfg.model.snn_width == 32  # from the base preset
     bad = tmp_path / "bad.toml"
     bad.write_text("[model\n")
-    with pytest.raises(ConfigError, match="malformed TOML"):
+    with pytest.raises(ConfigError, match="malformed config file TOML"):
         load_config(bad)
     (tmp_path / "unknown.toml").write_text("[model]\nwidth = 3\n")
     with pytest.raises(ConfigError, match="unknown config key 'model.width'"):
