@@ -133,6 +133,9 @@ def _bad_cases(factories, tmp_path):
         (TINY + ["--by", "layer"], "--by must be one of"),
         (TINY + ["--spikes", "quaternary"], "unknown spike semantics"),
         (["--model", f"{factories}:good", "--timesteps", "2"], "does not accept --timesteps"),
+        (TINY + ["--batch-size", "0"], "--batch-size must be >= 1"),
+        (TINY + ["--depth", "-1"], "--depth must be >= 0"),
+        (TINY + ["--layout", "XY"], "unknown layout 'XY'"),
     ]
 
 
