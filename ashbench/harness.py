@@ -52,8 +52,8 @@ def resolve_workload(spec: str | None, *, batch_size=None, timesteps=None, check
         raise InputError(f"--batch-size must be >= 1, got {batch_size}")
     if checkpoint is not None and not Path(checkpoint).is_file():
         raise CheckpointError(f"checkpoint not found: {checkpoint}")
-    factory, registered = load_factory(spec or default_model())
-    pass_checkpoint = registered or _accepts(factory, "checkpoint")
+    factory, _registered = load_factory(spec or default_model())
+    pass_checkpoint = _accepts(factory, "checkpoint")
     try:
         produced = call_factory(factory, batch_size=batch_size, timesteps=timesteps,
                                 checkpoint=checkpoint if pass_checkpoint else None)

@@ -107,6 +107,15 @@ def test_user_factory_and_checkpoint(factories, tmp_path):
     assert doc["batch_size"] == 3 and doc["totals"]["macs"] == 12  # 4 * 3 per sample
 
 
+def test_checkpoint_for_a_registered_model_without_checkpoint_parameter(tmp_path):
+    from ashbench.models.registry import get_factory
+
+    ckpt = tmp_path / "demo.pt"
+    torch.save(get_factory("test-hybrid-tiny")().model.state_dict(), ckpt)
+    result = invoke(*TINY, "--checkpoint", str(ckpt), "--format", "csv")
+    assert result.exit_code == 0, result.output
+
+
 def _bad_cases(factories, tmp_path):
     corrupt = tmp_path / "corrupt.pt"
     corrupt.write_bytes(b"\x00not a checkpoint")
