@@ -10,7 +10,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from ashbench.errors import CheckpointError, FactoryError, InputError, ModelNotFoundError
+from ashbench.errors import AshbenchError, CheckpointError, FactoryError, InputError, ModelNotFoundError
 from ashbench.models.registry import Workload, call_factory, get_factory, list_models
 
 DEFAULT_MODEL = "ashnet"
@@ -57,11 +57,9 @@ def resolve_workload(spec: str | None, *, batch_size=None, timesteps=None, check
     try:
         produced = call_factory(factory, batch_size=batch_size, timesteps=timesteps,
                                 checkpoint=checkpoint if pass_checkpoint else None)
-    except (FactoryError, CheckpointError, InputError):
+    except AshbenchError:
         raise
-    except Exception as exc:
-        if isinstance(exc, (ModelNotFoundError,)) or exc.__class__.__module__.startswith("ashbench"):
-            raise
+    except Exception as exc:  # anything else from user code is the factory's failure, in one line
         raise FactoryError(f"factory {spec!r} failed: {type(exc).__name__}: {exc}") from exc
     workload = _as_workload(produced, spec, layout)
     if checkpoint is not None and not pass_checkpoint:
