@@ -289,25 +289,32 @@ class ASHNet(nn.Module):
         if self.abstract is not None:
             self.abstract.timesteps = int(timesteps)
 
-    def encode_image(self, images: torch.Tensor) -> dict:
-        """emb (unit [B, E]), tokens for ITM, spike latents, spike_emb (unit, for STUA)."""
+    def encode_image(self, images: torch.Tensor, heads: bool = True) -> dict:
+        """emb (unit [B, E]); with ``heads`` also the ITM tokens, the spike latents and spike_emb
+        (unit, for STUA). Retrieval (``forward``) needs only ``emb``: ``heads=False`` skips the
+        training-time heads, so the profiler counts exactly the retrieval work."""
         x = images.float() / 255.0 if images.dtype == torch.uint8 else images
         tokens, f_ann = self.concrete((x - 0.5) / 0.25)
         out = {"spikes": [], "spike_emb": None}
-        if self.abstract is None:
-            v, itm_tokens = f_ann, self.itm_image(tokens)
-        else:
+        e_snn = spikes = None
+        if self.abstract is not None:
             e_snn, spikes = self.abstract(tokens)
-            rate_tokens = self.itm_spike(spikes.mean(0))
-            out.update(spikes=self.abstract.last_spikes, spike_emb=F.normalize(self.spike_proj(e_snn), dim=-1))
-            if self.r is None:
-                v, itm_tokens = e_snn, rate_tokens
-            else:
-                v, itm_tokens = f_ann + self.r * e_snn, self.itm_image(tokens) + self.r * rate_tokens
-        emb = F.normalize(self.image_proj(v), dim=-1)
-        global_token = self.itm_image(v).unsqueeze(1)  # the fused latent as one extra ITM token
-        out.update(emb=emb, itm_tokens=torch.cat([global_token, itm_tokens], 1))
+        v = f_ann if e_snn is None else (e_snn if self.r is None else f_ann + self.r * e_snn)
+        out["emb"] = F.normalize(self.image_proj(v), dim=-1)
+        if heads:
+            out.update(self._head_outputs(tokens, v, e_snn, spikes))
         return out
+
+    def _head_outputs(self, tokens, v, e_snn, spikes) -> dict:
+        """ITM image tokens (the fused latent first) and the STUA spike embedding."""
+        if e_snn is None:
+            itm_tokens, extra = self.itm_image(tokens), {}
+        else:
+            rate_tokens = self.itm_spike(spikes.mean(0))
+            itm_tokens = rate_tokens if self.r is None else self.itm_image(tokens) + self.r * rate_tokens
+            extra = {"spikes": self.abstract.last_spikes, "spike_emb": F.normalize(self.spike_proj(e_snn), dim=-1)}
+        global_token = self.itm_image(v).unsqueeze(1)
+        return {"itm_tokens": torch.cat([global_token, itm_tokens], 1), **extra}
 
     def encode_text(self, ids: torch.Tensor) -> dict:
         """emb (unit [B, E]) from [CLS], token features and the padding mask for ITM."""
@@ -321,7 +328,7 @@ class ASHNet(nn.Module):
         return self.itm_head(fused[:, 0])
 
     def forward(self, images: torch.Tensor, token_ids: torch.Tensor) -> torch.Tensor:
-        img, txt = self.encode_image(images), self.encode_text(token_ids)
+        img, txt = self.encode_image(images, heads=False), self.encode_text(token_ids)
         return self.logit_scale.exp() * img["emb"] @ txt["emb"].t()
 
 
