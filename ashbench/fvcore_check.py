@@ -7,6 +7,9 @@ real-valued inputs its count equals ashbench's ``dense_macs``. Families compared
 - ``matmul``: aten mm/addmm/bmm/baddbmm/mv/dot (fvcore 'linear', 'addmm', 'matmul', 'mm', 'bmm', 'einsum');
 - ``attention``: fused scaled_dot_product_attention (fvcore does not count it: 0 there);
 - ``norm``: ashbench's ``elementwise_ops`` of batch/layer/group norm, defined as fvcore's norm counts.
+
+Known reasons for a difference: fvcore counts no fused attention; fvcore's JIT trace drops ops
+whose results never reach the model's output (ashbench counts what actually runs).
 """
 
 from __future__ import annotations
