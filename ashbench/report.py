@@ -104,6 +104,9 @@ def summary_lines(doc: dict) -> list[str]:
     for e in doc.get("energy", []):
         parts = ", ".join(f"{k} {v / 1e6:.4g} uJ" for k, v in e["breakdown_pj"].items())
         lines.append(f"energy [{e['model']}]: {e['total_pj'] / 1e6:.4g} uJ per sample ({parts})")
+        a = e["assumptions"]
+        lines.append(f"  assumes: {a['bit_width']}-bit, MAC {a['mac_pj']:g} pJ, AC {a['ac_pj']:g} pJ, first layer on "
+                     f"real input as MACs, neuron updates {a['neuron_updates']}, memory {a['memory']} ({a['source']})")
     if doc.get("unsupported_ops"):
         ops = ", ".join(f"{u['op']} x{u['calls']} in '{u['module'] or 'model'}'" for u in doc["unsupported_ops"])
         lines.append(f"unsupported ops (counted as 0): {ops}")
