@@ -20,4 +20,5 @@ test: $(VENV)/.installed
 	$(BIN)/python -m pytest
 
 bench: $(VENV)/.installed
-	$(BIN)/python benchmarks/profiler_overhead.py
+	$(BIN)/python benchmarks/profiler_overhead.py --threads 1
+	$(BIN)/python benchmarks/train_overhead.py
