@@ -109,23 +109,30 @@ def pareto_front(points: list[tuple[float, float]]) -> list[int]:
 
 
 def accuracy_vs_energy(table, out: str, *, metric: str = "t2i_r1", label: str = "label") -> list[str]:
-    """``table``: rows with 'energy_pj', ``metric`` and ``label`` columns (a comparison table)."""
+    """``table``: rows with 'energy_pj', ``metric`` and ``label`` columns (a comparison table).
+
+    Points are numbered; the key beside the axes maps numbers to configurations (labels of
+    clustered points would overlap). Pareto-optimal points are drawn in the front's colour."""
     for column in ("energy_pj", metric, label):
         if column not in table:
             raise ResultsError(f"the accuracy-vs-energy plot needs column {column!r}")
-    energy, acc = list(table["energy_pj"] / 1e6), list(table[metric])
-    fig, ax = plt.subplots(figsize=(6.5, 4.5))
-    ax.scatter(energy, acc, color=COLOURS["ann"], zorder=3)
-    for e, a, name in zip(energy, acc, table[label]):
-        ax.annotate(str(name), (e, a), fontsize=7, xytext=(4, 3), textcoords="offset points")
+    energy, acc, names = list(table["energy_pj"] / 1e6), list(table[metric]), [str(n) for n in table[label]]
     front = pareto_front(list(zip(energy, acc)))
+    fig, ax = plt.subplots(figsize=(9.5, 4.8))
+    colours = [COLOURS["snn"] if i in front else COLOURS["ann"] for i in range(len(energy))]
+    ax.scatter(energy, acc, color=colours, zorder=3)
+    for i, (e, a) in enumerate(zip(energy, acc)):
+        ax.annotate(str(i + 1), (e, a), fontsize=8, xytext=(4, 3), textcoords="offset points")
     ax.plot([energy[i] for i in front], [acc[i] for i in front], color=COLOURS["snn"], label="Pareto front", zorder=2)
     ax.set_xscale("log")
     ax.set_xlabel("energy per sample (µJ, log scale)")
     ax.set_ylabel(f"{metric} (%)")
     ax.set_title("Accuracy vs energy per sample")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="lower right")
     ax.grid(alpha=0.3, which="both")
+    key = "\n".join(f"{i + 1:>2}  {n}  ({e:.3g} µJ, {a:.1f}%)" for i, (n, e, a) in enumerate(zip(names, energy, acc)))
+    fig.text(0.66, 0.5, key, fontsize=7, family="monospace", va="center")
+    fig.subplots_adjust(right=0.64)
     return save(fig, out)
 
 
