@@ -25,12 +25,16 @@ def train_command(
 
     console = Console(stderr=True)
     columns = (TextColumn("step {task.completed}/{task.total}"), BarColumn(), TextColumn("loss {task.fields[loss]:.3f}"),
+               TextColumn("lr {task.fields[lr]:.2e}"), TextColumn("{task.fields[rate]:.0f} samples/s"),
                TimeElapsedColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console, transient=True) as progress:
-        task = progress.add_task("train", total=None, loss=float("nan"))
+        task = progress.add_task("train", total=None, loss=float("nan"), lr=0.0, rate=0.0)
+        first: dict = {}
 
         def on_step(rec: dict) -> None:
-            progress.update(task, completed=rec["step"], total=rec["steps"], loss=rec["loss"])
+            first.setdefault("step", rec["step"] - 1)
+            rate = (rec["step"] - first["step"]) * rec["batch_size"] / max(rec["elapsed_s"], 1e-9)
+            progress.update(task, completed=rec["step"], total=rec["steps"], loss=rec["loss"], lr=rec["lr"], rate=rate)
 
         result = train(config, out, overrides=tuple(overrides or ()), resume=resume, callback=on_step)
     typer.echo(json.dumps(result.to_dict(), indent=2))

@@ -166,7 +166,8 @@ def _payload(cfg, tokenizer, model, step, optimizer=None, metrics=None) -> dict:
 
 
 def _record(step: int, cfg: VLConfig, losses: dict, model, started: float) -> dict:
-    rec = {"step": step, "steps": cfg.train.steps, "lr": lr_at(step, cfg.train), "elapsed_s": time.perf_counter() - started}
+    rec = {"step": step, "steps": cfg.train.steps, "lr": lr_at(step, cfg.train), "batch_size": cfg.train.batch_size,
+           "elapsed_s": time.perf_counter() - started}
     rec.update({k: float(v.detach()) for k, v in losses.items()})
     rec["temperature"] = float(1.0 / model.logit_scale.detach().exp())
     if model.r is not None:

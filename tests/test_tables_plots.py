@@ -120,3 +120,25 @@ def test_plot_needs_columns(tmp_path):
     bad.write_text("{")
     result = runner.invoke(app, ["plot", "sparsity", str(bad)])
     assert result.exit_code == 2 and "is not JSON" in result.output
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--layer", "no.such.layer"], "unknown spiking layer 'no.such.layer'; spiking layers: snn.lif1"),
+    (["--neurons", "0"], "--neurons must be >= 1"),
+    (["-m", "no-such-model"], "unknown model 'no-such-model'"),
+])
+def test_raster_bad_input(tmp_path, args, message):
+    base = ["plot", "raster", "-o", str(tmp_path / "r")]
+    result = runner.invoke(app, base + (args if "-m" in args else ["-m", "test-hybrid-tiny", *args]))
+    assert result.exit_code == 2 and message in result.output, result.output
+    assert not list(tmp_path.iterdir())
+
+
+def test_raster_of_a_model_without_spiking_layers(tmp_path):
+    from ashbench.errors import InputError
+    from ashbench.raster import capture_raster
+
+    import torch
+
+    with pytest.raises(InputError, match="no spiking-neuron layers"):
+        capture_raster(torch.nn.Linear(2, 2), (torch.rand(1, 2),))
