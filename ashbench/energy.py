@@ -15,7 +15,8 @@ memory traffic priced per 64-bit access by the size of the SRAM buffer that hold
 - neuron update = mult (leak) + add (integrate) + membrane read and write;
 - activations read and written densely as PyTorch stores them (``activation_*_bytes``);
 - buffer size per layer: weights by the layer's parameter bytes, activations by the bytes it
-  writes per sample and time step, membranes by neurons x bit_width.
+  writes per sample and time step, membranes by neurons x bit_width. A synaptic layer (no
+  neurons of its own) accumulates into a local buffer priced at the smallest tier.
 
 Users add models from TOML (see ``load_energy_model_file``).
 """
