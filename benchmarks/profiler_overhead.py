@@ -506,8 +506,8 @@ def main(argv=None) -> int:
     print("\n== cProfile of one ashbench profile() call (regime "
           f"{SCALING_REGIME}): top 10 cumulative entries inside ashbench/")
     hot = ashbench_hotspots(net, x_main)
-    print(f"   (profile/__torch_function__/__torch_dispatch__ cum times include running the model's ops;"
-          f" the other rows are ashbench's own counting work)")
+    print("   (profile/__torch_function__/__torch_dispatch__ cum times include running the model's ops;"
+          " the other rows are ashbench's own counting work)")
     print(fmt_table(["function", "calls", "cum ms", "own ms"],
                     [[h["where"], h["calls"], f"{h['cumtime_ms']:.1f}", f"{h['tottime_ms']:.1f}"] for h in hot[1:]]))
     results["ashbench_hotspots"] = hot

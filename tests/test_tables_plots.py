@@ -1,6 +1,5 @@
 """Comparison tables (exact means, stds and ratios on a hand-made runs table) and headless plots."""
 
-import csv
 import math
 
 import pytest

@@ -1,9 +1,12 @@
 """The counting engine: one forward pass under ``torch.no_grad()`` and a TorchDispatchMode.
 
-Every aten op is seen below autograd, so ops inside autograd functions (surrogate spikes) and
-spikingjelly's fused neuron ops are visible; JIT tracing is not involved. Module forward hooks keep
-the stack of fully-qualified module names that are running; an op's counts are credited to every
-module on that stack (the module that ran it and all its ancestors).
+Every aten op is seen below autograd, so ops inside autograd functions and custom ops are
+visible; JIT tracing is not involved. Module forward hooks keep the stack of fully-qualified
+module names that are running; an op's counts are credited to every module on that stack (the
+module that ran it and all its ancestors). A spiking-neuron module is counted whole from its
+input and output, whatever kernel runs it (a Python loop, spikingjelly's ``sj_lif`` custom op,
+a CUDA/Triton kernel): its forward runs with the counting modes suspended. A TorchFunctionMode
+counts ``scaled_dot_product_attention`` as one op on every backend.
 """
 
 from __future__ import annotations
@@ -15,10 +18,10 @@ from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode, _disable_current_modes
 
 from ashbench.errors import InputError, UnsupportedOpError
-from ashbench.profiler.counts import OP_FIELDS, empty_counts
+from ashbench.profiler.counts import OP_FIELDS
 from ashbench.profiler.inputs import resolve_batch
 from ashbench.profiler.neurons import NeuronStats, neuron_types, record_call
-from ashbench.profiler.result import LayerRecord, Profile, merge_branch
+from ashbench.profiler.result import Profile
 from ashbench.profiler.rules import SPIKE_PRESERVING_OPS, attention_rule, classify
 from ashbench.profiler.spikes import parse_semantics
 from ashbench.profiler.tracking import SpikeTracker, _flat
