@@ -20,10 +20,6 @@ def _storage_ptr(t: torch.Tensor) -> int:
     return t.untyped_storage().data_ptr()
 
 
-def _view_key(t: torch.Tensor) -> tuple:
-    return (_storage_ptr(t), t.storage_offset(), tuple(t.shape), t.stride(), t.dtype)
-
-
 class SpikeTracker:
     def __init__(self, semantics: SpikeSemantics, param_ptrs: set[int]):
         self.semantics = semantics
@@ -39,20 +35,23 @@ class SpikeTracker:
         if t.untyped_storage().nbytes() == t.numel() * t.element_size():
             self._known[_storage_ptr(t)] = (weakref.ref(t), t._version)
 
-    def known_spike(self, t: torch.Tensor) -> bool:
-        entry = self._known.get(_storage_ptr(t))
+    def known_spike(self, t: torch.Tensor, ptr: int | None = None) -> bool:
+        entry = self._known.get(_storage_ptr(t) if ptr is None else ptr)
         return entry is not None and entry[0]() is not None and entry[1] == t._version
 
     def spike(self, t: torch.Tensor):
         """Event tensor of a spike-valued activation ``t``; None for real values or parameters."""
-        if not torch.is_tensor(t) or t.device.type == "meta" or self.is_param(t):
+        if not torch.is_tensor(t) or t.device.type == "meta":
             return None
-        if self.known_spike(t) or self._scan(t):
+        ptr = _storage_ptr(t)
+        if ptr in self._params:
+            return None
+        if self.known_spike(t, ptr) or self._scan(t, ptr):
             return self.semantics.events(t)
         return None
 
-    def _scan(self, t: torch.Tensor) -> bool:
-        key = _view_key(t)
+    def _scan(self, t: torch.Tensor, ptr: int) -> bool:
+        key = (ptr, t.storage_offset(), tuple(t.shape), t.stride(), t.dtype)
         entry = self._scanned.get(key)
         if entry is not None and entry[0]() is not None and entry[1] == t._version:
             return entry[2]
