@@ -23,7 +23,7 @@ def default_model() -> str:
 def load_factory(spec: str):
     """A registered name, or 'path/to/file.py:function'."""
     if ":" not in spec or not spec.split(":", 1)[0].endswith(".py"):
-        return get_factory(spec), True
+        return get_factory(spec)
     path, name = spec.rsplit(":", 1)
     if not Path(path).is_file():
         raise ModelNotFoundError(f"factory file not found: {path}")
@@ -31,7 +31,7 @@ def load_factory(spec: str):
     factory = getattr(module, name, None)
     if not callable(factory):
         raise ModelNotFoundError(f"{path} has no function {name!r}")
-    return factory, False
+    return factory
 
 
 def _import_file(path: str):
@@ -52,7 +52,7 @@ def resolve_workload(spec: str | None, *, batch_size=None, timesteps=None, check
         raise InputError(f"--batch-size must be >= 1, got {batch_size}")
     if checkpoint is not None and not Path(checkpoint).is_file():
         raise CheckpointError(f"checkpoint not found: {checkpoint}")
-    factory, _registered = load_factory(spec or default_model())
+    factory = load_factory(spec or default_model())
     pass_checkpoint = _accepts(factory, "checkpoint")
     try:
         produced = call_factory(factory, batch_size=batch_size, timesteps=timesteps,

@@ -60,10 +60,6 @@ class SpikeSemantics:
             return x.float()
         return x.abs() if self.kind == "ternary" else x
 
-    def total_events(self, x: torch.Tensor) -> int:
-        """Exact number of events in a spike-valued tensor."""
-        return exact_sum(self.events(x).reshape(-1), self.max_events)
-
     def events_per_row(self, rows: torch.Tensor) -> list[int]:
         """Exact events of each row of a 2-D spike tensor (e.g. one row per time step)."""
         events = self.events(rows)
