@@ -1,6 +1,6 @@
 """ashbench: exact efficiency profiling for spiking and hybrid ANN+SNN networks.
 
-The top-level names are imported lazily so that ``ashbench.energy`` and ``ashbench.report`` can be
+The top-level names are imported lazily so that ``ashbench.energy`` and ``ashbench.report.profile_report`` can be
 used without importing torch.
 """
 

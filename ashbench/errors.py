@@ -46,3 +46,9 @@ class DataError(AshbenchError):
 
 class ResultsError(AshbenchError):
     """A results file of another schema, or results lacking the needed columns."""
+
+
+def first_line(exc: BaseException) -> str:
+    """The first non-empty line of an exception's message (its type name when it has none)."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__

@@ -3,7 +3,7 @@ torch + spikingjelly loop on the same model, objective and batches, measured sid
 
     .venv/bin/python benchmarks/train_overhead.py [--config ashnet-default] [--steps 10] [--rounds 5]
 
-- ashbench: ``ashbench.train._loop`` (batch assembly from the caption bank, seeding, the
+- ashbench: ``ashbench.ashnet.train._loop`` (batch assembly from the caption bank, seeding, the
   non-finite-loss check, lr schedule, grad clipping, step records, JSONL log and checkpoint at
   their intervals), run in chunks of ``--steps`` steps;
 - bare: the minimal loop a researcher writes: forward of the same objective on ready-made
@@ -26,11 +26,11 @@ import torch
 
 
 def setup(config: str):
-    from ashbench.data import load_split
-    from ashbench.data.tokenizer import WordTokenizer
-    from ashbench.losses import VLObjective
-    from ashbench.models.ashnet import build_model
-    from ashbench.train import TextBank, _optimizer, resolve_config
+    from ashbench.ashnet.data import load_split
+    from ashbench.ashnet.data.tokenizer import WordTokenizer
+    from ashbench.ashnet.objectives import VLObjective
+    from ashbench.ashnet.model import build_model
+    from ashbench.ashnet.train import TextBank, _optimizer, resolve_config
 
     cfg = resolve_config(config, ["train.threads=1", "data.n_train=2000", "train.log_every=25",
                                   "train.checkpoint_every=200"])
@@ -47,7 +47,7 @@ def setup(config: str):
 
 
 def run_ashbench(cfg, bank, images, tokenizer, variant, start, steps, out):
-    from ashbench.train import _loop
+    from ashbench.ashnet.train import _loop
 
     model, objective, optimizer = variant
     cfg.train.steps = start + steps
@@ -77,7 +77,7 @@ def main(argv=None) -> int:
     ap.add_argument("--rounds", type=int, default=5)
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
-    from ashbench.train import make_batch
+    from ashbench.ashnet.train import make_batch
 
     cfg, bank, images, tokenizer, variants = setup(args.config)
     total = args.steps * (args.rounds + 1)

@@ -1,19 +1,16 @@
-"""The ``ashbench energy`` command through typer's CliRunner, including every bad input."""
+"""The ``ashbench energy`` command through its real entry point, including every bad input."""
 
 import json
 
 import pytest
 import torch
-from typer.testing import CliRunner
+from helpers import run_cli
 
-from ashbench.cli import app
-
-runner = CliRunner()
 TINY = ["--model", "test-hybrid-tiny"]
 
 
 def invoke(*args):
-    return runner.invoke(app, ["energy", *args])
+    return run_cli("energy", *args)
 
 
 def test_default_run_prints_table_and_energy():
@@ -108,10 +105,10 @@ def test_user_factory_and_checkpoint(factories, tmp_path):
 
 
 def test_checkpoint_for_a_registered_model_without_checkpoint_parameter(tmp_path):
-    from ashbench.models.registry import get_factory
+    from ashbench.models import MODELS
 
     ckpt = tmp_path / "demo.pt"
-    torch.save(get_factory("test-hybrid-tiny")().model.state_dict(), ckpt)
+    torch.save(MODELS.get("test-hybrid-tiny")().model.state_dict(), ckpt)
     result = invoke(*TINY, "--checkpoint", str(ckpt), "--format", "csv")
     assert result.exit_code == 0, result.output
 
@@ -163,6 +160,6 @@ def test_every_bad_input_is_one_line_exit_2_and_writes_nothing(factories, tmp_pa
 
 
 def test_models_command_lists_registry():
-    result = runner.invoke(app, ["models"])
+    result = run_cli("models")
     assert result.exit_code == 0
     assert "test-hybrid-tiny" in result.output.split()

@@ -6,7 +6,7 @@ import torch
 import torch.nn as nn
 from spikingjelly.activation_based import functional, layer, neuron
 
-from ashbench.fvcore_check import compare, fvcore_by_operator
+from ashbench.profiler.fvcore_check import compare, fvcore_by_operator
 from ashbench.profiler import profile
 
 

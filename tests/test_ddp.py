@@ -7,9 +7,9 @@ import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
-from ashbench.checkpoint import load_checkpoint
-from ashbench.models.ashnet import build_model
-from ashbench.vl_config import load_config
+from ashbench.ashnet.checkpoint import load_checkpoint
+from ashbench.ashnet.model import build_model
+from ashbench.ashnet.config import load_config
 
 OVERRIDES = ["train.steps=3", "data.n_val=0", "train.threads=1", "train.batch_size=4"]
 
@@ -17,7 +17,7 @@ OVERRIDES = ["train.steps=3", "data.n_val=0", "train.threads=1", "train.batch_si
 def _vl_ddp_worker(rank: int, world: int, port: int, out_dir: str, result_dir: str) -> None:
     os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(world),
                       LOCAL_RANK=str(rank))
-    from ashbench.train import train
+    from ashbench.ashnet.train import train
 
     result = train("test-tiny", out_dir, overrides=OVERRIDES)
     torch.save({k: v.detach().clone() for k, v in result.model.named_parameters()}, f"{result_dir}/rank{rank}.pt")

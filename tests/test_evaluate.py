@@ -5,13 +5,11 @@ import math
 
 import pytest
 import torch
-import typer
-from typer.testing import CliRunner
+from helpers import run_cli
 
-from ashbench.cli_vl import eval_command
 from ashbench.errors import CheckpointError
-from ashbench.evaluate import evaluate, hard_negative_accuracy, recall_at_k
-from ashbench.train import train
+from ashbench.ashnet.evaluate import evaluate, hard_negative_accuracy, recall_at_k
+from ashbench.ashnet.train import train
 
 
 def test_vl_recall_at_k_on_a_hand_built_matrix():
@@ -48,14 +46,8 @@ def test_vl_hard_negative_accuracy_exact():
     assert math.isnan(hard_negative_accuracy(pos, neg, torch.zeros_like(valid)))
 
 
-@pytest.fixture(scope="module")
-def vl_eval_checkpoint(tmp_path_factory):
-    out = tmp_path_factory.mktemp("vl_eval_run")
-    return train("test-tiny", out, overrides=["train.steps=3", "data.n_val=0"]).checkpoint
-
-
-def test_vl_evaluate_returns_a_json_able_report(vl_eval_checkpoint):
-    result = evaluate(vl_eval_checkpoint, profile=False)
+def test_vl_evaluate_returns_a_json_able_report(tiny_checkpoint):
+    result = evaluate(tiny_checkpoint, profile=False)
     json.dumps(result)
     assert set(result["retrieval"]) == {"i2t_r1", "i2t_r5", "i2t_r10", "t2i_r1", "t2i_r5", "t2i_r10", "mean_recall"}
     assert (result["n_images"], result["n_captions"], result["split"], result["seed"]) == (32, 64, "test", 0)
@@ -63,26 +55,21 @@ def test_vl_evaluate_returns_a_json_able_report(vl_eval_checkpoint):
     rates = result["firing_rate"]
     assert 0 <= rates["mean"] <= 1 and list(rates["layers"]) == ["blocks.0.sn"]
     assert result["config"]["model"]["timesteps"] == 2 and result["versions"]["torch"]
-    assert evaluate(vl_eval_checkpoint, profile=False, timesteps=1)["timesteps"] == 1
+    assert evaluate(tiny_checkpoint, profile=False, timesteps=1)["timesteps"] == 1
 
 
-def test_vl_evaluate_profiles_efficiency(vl_eval_checkpoint):
-    pytest.importorskip("ashbench.profiler.engine")
-    pytest.importorskip("ashbench.energy")
-    eff = evaluate(vl_eval_checkpoint, batch_size=4)["efficiency"]
+def test_vl_evaluate_profiles_efficiency(tiny_checkpoint):
+    eff = evaluate(tiny_checkpoint, batch_size=4)["efficiency"]
     json.dumps(eff)
     totals = eff["profile"]["totals"]
     assert eff["batch_size"] == 4 and totals["synops"] > 0 and totals["dense_macs"] > 0
     assert 0 < totals["firing_rate"] < 1 and eff["energy"]["total_pj"] > 0
 
 
-def test_vl_eval_command_prints_and_writes_json(vl_eval_checkpoint, tmp_path):
-    app = typer.Typer()
-    app.command("train")(lambda: None)
-    app.command("eval")(eval_command)
+def test_vl_eval_command_prints_and_writes_json(tiny_checkpoint, tmp_path):
     out = tmp_path / "eval.json"
-    res = CliRunner().invoke(app, ["eval", vl_eval_checkpoint, "--no-profile", "--output", str(out)])
+    res = run_cli("eval", tiny_checkpoint, "--no-profile", "--output", out)
     assert res.exit_code == 0, res.output
     assert json.loads(out.read_text())["retrieval"] == json.loads(res.stdout)["retrieval"]
-    missing = CliRunner().invoke(app, ["eval", str(tmp_path / "none.pt"), "--no-profile"])
-    assert isinstance(missing.exception, CheckpointError)  # the command itself catches nothing
+    missing = run_cli("eval", tmp_path / "none.pt", "--no-profile")
+    assert missing.exit_code == 2 and missing.stderr == f"error: checkpoint not found: {tmp_path / 'none.pt'}\n"

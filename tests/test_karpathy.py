@@ -7,10 +7,10 @@ import pytest
 import torch
 from PIL import Image
 
-from ashbench.data import load_split
-from ashbench.data.karpathy import load_karpathy, swap_negatives
+from ashbench.ashnet.data import load_split
+from ashbench.ashnet.data.karpathy import load_karpathy, swap_negatives
 from ashbench.errors import DataError
-from ashbench.vl_config import load_config
+from ashbench.ashnet.config import load_config
 
 ENTRIES = [
     {"filename": "a.png", "filepath": "train2014", "split": "train",
@@ -85,8 +85,8 @@ def test_vl_missing_image_file_and_split_raise_data_error(vl_karpathy, tmp_path)
 
 
 def test_vl_train_and_evaluate_on_a_karpathy_set(vl_karpathy, tmp_path):
-    from ashbench.evaluate import evaluate
-    from ashbench.train import train
+    from ashbench.ashnet.evaluate import evaluate
+    from ashbench.ashnet.train import train
 
     path, root = vl_karpathy
     overrides = ["data.dataset=karpathy", f"data.karpathy_json={path}", f"data.image_root={root}", "train.steps=2"]

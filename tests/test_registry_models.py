@@ -5,7 +5,10 @@ import pytest
 import torch
 import torch.nn as nn
 
-from ashbench.models.registry import call_factory, get_factory, list_models
+from ashbench.models import MODELS, list_models
+from ashbench.models.registry import call_factory
+
+get_factory = MODELS.get
 from ashbench.profiler import profile
 from ashbench.profiler.counts import OP_FIELDS
 

@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-from ashbench.data import shapes
-from ashbench.data.shapes import (COLOURS, SHAPES, SIZES, ShapeObject, build_split, caption_specs,
+from ashbench.ashnet.data import shapes
+from ashbench.ashnet.data.shapes import (COLOURS, SHAPES, SIZES, ShapeObject, build_split, caption_specs,
                                   hard_negative_specs, make_sample, make_scene, region, relation, spec_text)
-from ashbench.data.tokenizer import WordTokenizer
-from ashbench.vl_config import load_config
+from ashbench.ashnet.data.tokenizer import WordTokenizer
+from ashbench.ashnet.config import load_config
 
 
 def test_vl_same_seed_and_index_render_identical_samples():

@@ -8,13 +8,11 @@ import textwrap
 import time
 
 import pytest
-from typer.testing import CliRunner
+from helpers import run_cli
 
-from ashbench.cli import app
-from ashbench.runs_table import read_rows
-from ashbench.sweep import expand, load_spec
+from ashbench.sweeps.runs_table import read_rows
+from ashbench.sweeps.spec import expand, load_spec
 
-runner = CliRunner()
 FAST = '{ "train.steps" = 2, "data.n_train" = 32, "data.n_test" = 16, "data.n_val" = 8 }'
 
 
@@ -60,7 +58,7 @@ def test_objectives_axis_maps_to_loss_switches(tmp_path):
     ('objectives = ["everything"]\n', "unknown objectives"),
 ])
 def test_bad_specs_fail_before_training(tmp_path, grid, message):
-    result = runner.invoke(app, ["sweep", str(_spec(tmp_path, grid))])
+    result = run_cli("sweep", str(_spec(tmp_path, grid)))
     assert result.exit_code == 2, result.output
     assert result.output.startswith("error: ") and message in result.output
     assert len(result.output.strip().splitlines()) == 1
@@ -71,23 +69,23 @@ def test_existing_results_of_another_schema_are_refused(tmp_path):
     folder = tmp_path / "results" / "s"
     folder.mkdir(parents=True)
     (folder / "runs.csv").write_text("a,b\n1,2\n")
-    result = runner.invoke(app, ["sweep", str(_spec(tmp_path, 'mode = ["ann"]\n'))])
+    result = run_cli("sweep", str(_spec(tmp_path, 'mode = ["ann"]\n')))
     assert result.exit_code == 2 and "not an ashbench runs table" in result.output
     assert (folder / "runs.csv").read_text() == "a,b\n1,2\n"
 
 
 def test_sweep_runs_skips_finished_and_dry_run_reports(tmp_path):
     spec = _spec(tmp_path, 'mode = ["ann", "hybrid"]\n')
-    first = runner.invoke(app, ["sweep", str(spec)])
+    first = run_cli("sweep", str(spec))
     assert first.exit_code == 0, first.output
     rows = read_rows(tmp_path / "results" / "s" / "runs.csv")
     assert sorted(r["mode"] for r in rows) == ["ann", "hybrid"]
     hybrid = next(r for r in rows if r["mode"] == "hybrid")
     assert float(hybrid["synops"]) >= 0 and float(hybrid["energy_pj:45nm-fp32"]) > 0
     assert (tmp_path / "results" / "s" / "profiles" / f"{hybrid['run_id']}.json").exists()
-    again = runner.invoke(app, ["sweep", str(spec)])
+    again = run_cli("sweep", str(spec))
     assert "0 finished, 2 already done" in again.output
-    dry = runner.invoke(app, ["sweep", str(spec), "--dry-run"])
+    dry = run_cli("sweep", str(spec), "--dry-run")
     assert dry.output.count("done") == 2 and "0 pending" in dry.output
     assert len(read_rows(tmp_path / "results" / "s" / "runs.csv")) == 2
 
@@ -95,7 +93,7 @@ def test_sweep_runs_skips_finished_and_dry_run_reports(tmp_path):
 def test_sigkill_then_rerun_loses_and_duplicates_nothing(tmp_path):
     spec = _spec(tmp_path, 'mode = ["ann", "hybrid", "snn"]\n', name="k")
     table = tmp_path / "results" / "k" / "runs.csv"
-    cmd = [sys.executable, "-m", "ashbench.cli", "sweep", str(spec)]
+    cmd = [sys.executable, "-m", "ashbench", "sweep", str(spec)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     deadline = time.time() + 240
     while time.time() < deadline and not (table.exists() and len(read_rows(table)) >= 1):
@@ -112,7 +110,7 @@ def test_sigkill_then_rerun_loses_and_duplicates_nothing(tmp_path):
 
 def test_parallel_jobs(tmp_path):
     spec = _spec(tmp_path, 'seed = [0, 1]\n', name="j")
-    result = runner.invoke(app, ["sweep", str(spec), "--jobs", "2"])
+    result = run_cli("sweep", str(spec), "--jobs", "2")
     assert result.exit_code == 0, result.output
     rows = read_rows(tmp_path / "results" / "j" / "runs.csv")
     assert sorted(r["seed"] for r in rows) == ["0", "1"]

@@ -3,15 +3,13 @@
 import math
 
 import pytest
-from typer.testing import CliRunner
+from helpers import run_cli
 
-from ashbench.cli import app
 from ashbench.errors import ResultsError
-from ashbench.plots import pareto_front
-from ashbench.runs_table import SCHEMA, append_row, read_rows
-from ashbench.tables import comparison_table, load_runs, render_table
+from ashbench.report.figures import pareto_front
+from ashbench.sweeps.runs_table import SCHEMA, append_row, read_rows
+from ashbench.sweeps.comparison import comparison_table, load_runs, render_table
 
-runner = CliRunner()
 
 
 def _row(run_id, mode, seed, r1, energy, synops, macs):
@@ -71,14 +69,14 @@ def test_table_errors(runs_csv, tmp_path):
         comparison_table(load_runs(str(runs_csv)), baseline="mode=snn")
     other = tmp_path / "other.csv"
     other.write_text("a,b\n1,2\n")
-    result = runner.invoke(app, ["table", str(other)])
+    result = run_cli("table", str(other))
     assert result.exit_code == 2 and "not an ashbench runs table" in result.output
     assert len(result.output.strip().splitlines()) == 1
 
 
 def test_table_cli_writes_output(runs_csv, tmp_path):
     out = tmp_path / "t.md"
-    result = runner.invoke(app, ["table", str(runs_csv), "--baseline", "mode=ann", "-f", "markdown", "-o", str(out)])
+    result = run_cli("table", str(runs_csv), "--baseline", "mode=ann", "-f", "markdown", "-o", str(out))
     assert result.exit_code == 0, result.output
     assert "energy_x" in out.read_text()
 
@@ -92,7 +90,7 @@ def test_pareto_front():
 def test_plots_are_written_headless(runs_csv, tmp_path):
     for args in (["pareto", str(runs_csv)], ["breakdown", str(runs_csv), "-e", "45nm-fp32"]):
         out = tmp_path / args[0]
-        result = runner.invoke(app, ["plot", *args, "-o", str(out)])
+        result = run_cli("plot", *args, "-o", str(out))
         assert result.exit_code == 0, result.output
         assert (tmp_path / f"{args[0]}.png").stat().st_size > 1000
         assert (tmp_path / f"{args[0]}.svg").read_text().lstrip().startswith("<?xml")
@@ -100,11 +98,11 @@ def test_plots_are_written_headless(runs_csv, tmp_path):
 
 def test_sparsity_and_raster_plots(tmp_path):
     report = tmp_path / "p.json"
-    assert runner.invoke(app, ["energy", "-m", "test-hybrid-tiny", "-f", "json", "-o", str(report)]).exit_code == 0
-    result = runner.invoke(app, ["plot", "sparsity", str(report), "-o", str(tmp_path / "sp")])
+    assert run_cli("energy", "-m", "test-hybrid-tiny", "-f", "json", "-o", str(report)).exit_code == 0
+    result = run_cli("plot", "sparsity", str(report), "-o", str(tmp_path / "sp"))
     assert result.exit_code == 0, result.output
     assert {p.name for p in tmp_path.glob("sp-*.png")} == {"sp-bars.png", "sp-heatmap.png"}
-    result = runner.invoke(app, ["plot", "raster", "-m", "test-hybrid-tiny", "-o", str(tmp_path / "r")])
+    result = run_cli("plot", "raster", "-m", "test-hybrid-tiny", "-o", str(tmp_path / "r"))
     assert result.exit_code == 0, result.output
     assert (tmp_path / "r.png").exists()
 
@@ -112,12 +110,12 @@ def test_sparsity_and_raster_plots(tmp_path):
 def test_plot_needs_columns(tmp_path):
     path = tmp_path / "runs.csv"
     append_row(path, {"run_id": "x", "label": "a", "axis:mode": "ann", "t2i_r1": 1})
-    result = runner.invoke(app, ["plot", "pareto", str(path), "-o", str(tmp_path / "p")])
+    result = run_cli("plot", "pareto", str(path), "-o", str(tmp_path / "p"))
     assert result.exit_code == 2 and "lack" in result.output
     assert not list(tmp_path.glob("p.*"))
     bad = tmp_path / "bad.json"
     bad.write_text("{")
-    result = runner.invoke(app, ["plot", "sparsity", str(bad)])
+    result = run_cli("plot", "sparsity", str(bad))
     assert result.exit_code == 2 and "is not JSON" in result.output
 
 
@@ -128,14 +126,14 @@ def test_plot_needs_columns(tmp_path):
 ])
 def test_raster_bad_input(tmp_path, args, message):
     base = ["plot", "raster", "-o", str(tmp_path / "r")]
-    result = runner.invoke(app, base + (args if "-m" in args else ["-m", "test-hybrid-tiny", *args]))
+    result = run_cli(*base, *(args if "-m" in args else ["-m", "test-hybrid-tiny", *args]))
     assert result.exit_code == 2 and message in result.output, result.output
     assert not list(tmp_path.iterdir())
 
 
 def test_raster_of_a_model_without_spiking_layers(tmp_path):
     from ashbench.errors import InputError
-    from ashbench.raster import capture_raster
+    from ashbench.profiler.raster import capture_raster
 
     import torch
 

@@ -2,19 +2,18 @@
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 import torch
-import typer
-from typer.testing import CliRunner
+from helpers import run_cli
 
-from ashbench import train as train_module
-from ashbench.checkpoint import load_checkpoint, load_model, save_checkpoint
-from ashbench.cli_vl import train_command
+from ashbench.ashnet import train as train_module
+from ashbench.ashnet.checkpoint import load_checkpoint, load_model, save_checkpoint
 from ashbench.errors import CheckpointError, ConfigError
-from ashbench.losses import (boost_nearest_negatives, itc_loss, mean_firing_rate, sample_hard_indices,
+from ashbench.ashnet.objectives import (boost_nearest_negatives, itc_loss, mean_firing_rate, sample_hard_indices,
                              soft_info_nce, stua_loss)
-from ashbench.train import TrainingDivergedError, lr_at, train
+from ashbench.ashnet.train import TrainingDivergedError, lr_at, train
 
 TINY = ["train.steps=4", "data.n_val=0"]
 
@@ -148,24 +147,17 @@ def test_vl_variants_train_a_step(tmp_path):
 
 # --- checkpoints ----------------------------------------------------------------------------
 
-@pytest.fixture(scope="module")
-def vl_tiny_checkpoint(tmp_path_factory):
-    out = tmp_path_factory.mktemp("vl_ckpt")
-    train("test-tiny", out, overrides=["train.steps=1", "data.n_val=0"])
-    return out / "model.pt"
-
-
-def test_vl_checkpoint_round_trip_is_weights_only_plain_data(vl_tiny_checkpoint):
-    data = torch.load(vl_tiny_checkpoint, weights_only=True)
+def test_vl_checkpoint_round_trip_is_weights_only_plain_data(tiny_checkpoint):
+    data = torch.load(tiny_checkpoint, weights_only=True)
     assert isinstance(data["config"], dict) and all(isinstance(w, str) for w in data["vocab"])
-    model, cfg, tok = load_model(vl_tiny_checkpoint)
+    model, cfg, tok = load_model(tiny_checkpoint)
     assert cfg.name == "test-tiny" and tok.vocab == data["vocab"] and not model.training
 
 
-def test_vl_bad_checkpoints_raise_checkpoint_errors(vl_tiny_checkpoint, tmp_path):
+def test_vl_bad_checkpoints_raise_checkpoint_errors(tiny_checkpoint, tmp_path):
     with pytest.raises(CheckpointError, match="not found"):
         load_model(tmp_path / "missing.pt")
-    blob = vl_tiny_checkpoint.read_bytes()
+    blob = Path(tiny_checkpoint).read_bytes()
     (tmp_path / "trunc.pt").write_bytes(blob[: len(blob) // 2])
     (tmp_path / "junk.pt").write_bytes(b"\x00not a checkpoint" * 10)
     for name in ("trunc.pt", "junk.pt"):
@@ -175,7 +167,7 @@ def test_vl_bad_checkpoints_raise_checkpoint_errors(vl_tiny_checkpoint, tmp_path
     torch.save({"weight": torch.zeros(2)}, tmp_path / "foreign.pt")
     with pytest.raises(CheckpointError, match="not an ASH-Nets checkpoint"):
         load_model(tmp_path / "foreign.pt")
-    data = torch.load(vl_tiny_checkpoint, weights_only=True)
+    data = torch.load(tiny_checkpoint, weights_only=True)
     data["config"]["model"]["snn_width"] = 48
     save_checkpoint(tmp_path / "other.pt", {k: v for k, v in data.items() if k != "format"})
     with pytest.raises(CheckpointError, match="another architecture"):
@@ -185,12 +177,9 @@ def test_vl_bad_checkpoints_raise_checkpoint_errors(vl_tiny_checkpoint, tmp_path
 # --- CLI ------------------------------------------------------------------------------------
 
 def test_vl_train_command_maps_options_to_train(tmp_path):
-    app = typer.Typer()
-    app.command("train")(train_command)
-    app.command("eval")(lambda: None)
     out = tmp_path / "run"
-    res = CliRunner().invoke(app, ["train", "test-tiny", "train.steps=2", "data.n_val=0", "--out", str(out)])
+    res = run_cli("train", "test-tiny", "train.steps=2", "data.n_val=0", "--out", out)
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["steps"] == 2 and (out / "model.pt").exists()
-    bad = CliRunner().invoke(app, ["train", "test-tiny", "model.timesteps=0", "--out", str(out)])
-    assert isinstance(bad.exception, ConfigError)
+    bad = run_cli("train", "test-tiny", "model.timesteps=0", "--out", out)
+    assert bad.exit_code == 2 and bad.stderr.startswith("error: invalid model.timesteps=0")

@@ -1,8 +1,8 @@
-"""A decorator registry of model factories (timm-style).
+"""The registry of models to profile (timm-style decorator) and the Workload a factory returns.
 
-A factory is called with keyword arguments it accepts among ``batch_size``, ``timesteps`` and
-``checkpoint`` and returns a :class:`Workload`: the model in eval mode, example inputs, and the
-input layout the profiler needs to find the batch dimension.
+A factory is called with the keyword arguments it accepts among ``batch_size``, ``timesteps`` and
+``checkpoint`` and returns a :class:`Workload` (or ``(model, example_inputs)``). Importing
+:mod:`ashbench.models` registers the built-in models.
 """
 
 from __future__ import annotations
@@ -12,42 +12,29 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ashbench.errors import FactoryError, ModelNotFoundError
+from ashbench.registry import Registry
 
-_FACTORIES: dict[str, Callable[..., "Workload"]] = {}
+MODELS: Registry[Callable[..., "Workload"]] = Registry("model", ModelNotFoundError)
 
 
 @dataclass
 class Workload:
-    """A model ready to profile. ``layout`` is ``"B"`` ([B, ...] inputs) or ``"TB"`` ([T, B, ...])."""
+    """A model ready to profile.
+
+    ``layout`` is ``"B"`` ([B, ...] inputs) or ``"TB"`` ([T, B, ...]). ``neuron_classes`` are
+    module types of the model to count as spiking neurons besides those the profiler knows
+    (``ashbench.profiler.neurons.NEURON_TYPES``), e.g. a user's own neuron class."""
 
     model: Any
     inputs: tuple
     layout: str = "B"
     info: dict = field(default_factory=dict)
+    neuron_classes: tuple = ()
 
 
 def register_model(name: str):
-    """Register ``factory`` under ``name``; names starting with ``test-`` are tiny test models."""
-
-    def wrap(factory):
-        if name in _FACTORIES:
-            raise ValueError(f"model {name!r} is registered twice")
-        _FACTORIES[name] = factory
-        return factory
-
-    return wrap
-
-
-def list_models() -> list[str]:
-    _load_builtin_models()
-    return sorted(_FACTORIES)
-
-
-def get_factory(name: str) -> Callable[..., Workload]:
-    _load_builtin_models()
-    if name not in _FACTORIES:
-        raise ModelNotFoundError(f"unknown model {name!r}; valid models: {', '.join(sorted(_FACTORIES))}")
-    return _FACTORIES[name]
+    """Register a factory under ``name``; names starting with ``test-`` are tiny test models."""
+    return MODELS.register(name)
 
 
 def call_factory(factory: Callable, **kwargs) -> Any:
@@ -59,10 +46,6 @@ def call_factory(factory: Callable, **kwargs) -> Any:
     takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
     refused = [k for k in wanted if k not in params and not takes_any]
     if refused:
-        raise FactoryError(f"factory {getattr(factory, '__name__', factory)!r} does not accept --{refused[0].replace('_', '-')}")
+        name = getattr(factory, "__name__", factory)
+        raise FactoryError(f"factory {name!r} does not accept --{refused[0].replace('_', '-')}")
     return factory(**wanted)
-
-
-def _load_builtin_models() -> None:
-    """Import the modules that register the built-in models (idempotent)."""
-    import ashbench.models.zoo  # noqa: F401

@@ -17,17 +17,15 @@ import torch
 from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode, _disable_current_modes
 
-from ashbench.errors import InputError, UnsupportedOpError
+from ashbench.errors import InputError, UnsupportedOpError, first_line
+from ashbench.profiler.aggregate import build_profile
 from ashbench.profiler.counts import OP_FIELDS
 from ashbench.profiler.inputs import resolve_batch
 from ashbench.profiler.neurons import NeuronStats, neuron_types, record_call
 from ashbench.profiler.result import Profile
-from ashbench.profiler.rules import SPIKE_PRESERVING_OPS, attention_rule, classify
+from ashbench.profiler.rules import COMPOSITE_RULES, SPIKE_PRESERVING_OPS, classify
 from ashbench.profiler.spikes import parse_semantics
 from ashbench.profiler.tracking import SpikeTracker, _flat
-
-
-_SDPA = torch.nn.functional.scaled_dot_product_attention
 
 
 class RuleFailure(Exception):
@@ -169,8 +167,9 @@ class _CountingMode(TorchDispatchMode):
 
 
 class _CompositeMode(TorchFunctionMode):
-    """Sees torch-level calls; counts scaled_dot_product_attention as one op whatever backend
-    (flash, efficient, or the math fallback that scales Q and K before the matmul) runs it."""
+    """Sees torch-level calls; counts each function of ``rules.COMPOSITE_RULES`` (e.g.
+    scaled_dot_product_attention) as one op whatever backend (flash, efficient, or the math
+    fallback that scales Q and K before the matmul) runs it."""
 
     def __init__(self, run: _Run):
         super().__init__()
@@ -178,9 +177,10 @@ class _CompositeMode(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        if func is _SDPA:
-            return self.run.on_composite("scaled_dot_product_attention", attention_rule, args, kwargs,
-                                         lambda: func(*args, **kwargs))
+        composite = COMPOSITE_RULES.get(func)
+        if composite is not None:
+            name, rule = composite
+            return self.run.on_composite(name, rule, args, kwargs, lambda: func(*args, **kwargs))
         return func(*args, **kwargs)
 
 
@@ -208,7 +208,7 @@ def _post_hook(run: _Run, name: str, is_neuron: bool):
     return hook
 
 
-def _reset_state(model) -> None:
+def reset_state(model) -> None:
     """Reset spikingjelly membrane state so a profile never depends on an earlier forward."""
     from spikingjelly.activation_based import functional
 
@@ -232,23 +232,16 @@ def profile(model, inputs, *, layout: str = "B", batch_size: int | None = None, 
     run = _Run(model, semantics, strict, neuron_classes)
     handles = _install_hooks(model, run)
     try:
-        _reset_state(model)
+        reset_state(model)
         with torch.no_grad(), _CompositeMode(run), _CountingMode(run):
             try:
                 model(*args)
             finally:
                 run.resume()
     except (RuntimeError, TypeError, ValueError, IndexError) as exc:
-        raise InputError(f"model forward failed on the given inputs: {_first_line(exc)}") from exc
+        raise InputError(f"model forward failed on the given inputs: {first_line(exc)}") from exc
     finally:
         for h in handles:
             h.remove()
-        _reset_state(model)
-    from ashbench.profiler.aggregate import build_profile
-
+        reset_state(model)
     return build_profile(model, run, name or type(model).__name__, batch, layout, semantics.name, input_t)
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__

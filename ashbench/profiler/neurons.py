@@ -12,16 +12,31 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ashbench.errors import SpikeSemanticsError
+from ashbench.errors import InputError, SpikeSemanticsError
 from ashbench.profiler.spikes import SpikeSemantics
+from ashbench.registry import Registry
+
+NEURON_TYPES: Registry = Registry("neuron framework", InputError)
+"""Per framework, a function returning its spiking-neuron base classes (an empty tuple when the
+framework is not installed). Every registered framework's neurons are recognised by default;
+a model's own classes come in through ``profile(neuron_classes=...)``, ``Workload.neuron_classes``
+or ``ashbench energy --neuron-class module:Class``."""
+
+
+@NEURON_TYPES.register("spikingjelly")
+def spikingjelly_neurons() -> tuple[type, ...]:
+    """spikingjelly's spiking-neuron base classes present in this install."""
+    try:
+        from spikingjelly.activation_based import neuron
+    except ImportError:
+        return ()
+    names = ("BaseNode", "SimpleBaseNode")
+    return tuple(getattr(neuron, n) for n in names if isinstance(getattr(neuron, n, None), type))
 
 
 def neuron_types() -> tuple[type, ...]:
-    """spikingjelly's spiking-neuron base classes present in this install."""
-    from spikingjelly.activation_based import neuron
-
-    names = ("BaseNode", "SimpleBaseNode")
-    return tuple(getattr(neuron, n) for n in names if isinstance(getattr(neuron, n, None), type))
+    """The spiking-neuron classes of every registered framework that is installed."""
+    return tuple(cls for _, classes in NEURON_TYPES.items() for cls in classes())
 
 
 @dataclass

@@ -213,6 +213,13 @@ SPIKE_PRESERVING_OPS = frozenset(_overloads(["max_pool1d", "max_pool2d", "max_po
                                              "max_pool3d_with_indices", "adaptive_max_pool2d"]))
 
 
+# Composite torch functions counted as one op, absorbing the aten ops they decompose into (which
+# differ by backend): torch function -> (name in reports, handler).
+COMPOSITE_RULES = {
+    torch.nn.functional.scaled_dot_product_attention: ("scaled_dot_product_attention", attention_rule),
+}
+
+
 def classify(func):
     """Return the handler for ``func``, 'free' for ops that do no arithmetic, or None (unsupported)."""
     handler = RULES.get(func)

@@ -1,0 +1,261 @@
+"""Training of ASH-Nets (library function; the CLI prints progress from the callback).
+
+Seeded and deterministic on CPU: the batch, caption and hard-negative choices and every random
+draw of step s come from generators seeded with (seed, s[, rank]), so a resumed run repeats an
+uninterrupted one exactly. Under ``torchrun`` (WORLD_SIZE > 1) the model is wrapped in
+DistributedDataParallel (gloo on CPU, nccl on CUDA) and each rank takes its slice of the global
+batch; only rank 0 writes logs and checkpoints.
+
+Outputs in ``out_dir``: ``metrics.jsonl`` (one JSON object per logged step, plus a final
+``"event": "val"`` line), ``last.pt`` (periodic and final checkpoint with optimizer state) and
+``model.pt`` (the final checkpoint without optimizer state: the shippable one).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.distributed as dist
+
+from ashbench.ashnet.checkpoint import load_checkpoint, load_state, save_checkpoint
+from ashbench.ashnet.data import has_split, load_split
+from ashbench.ashnet.data.tokenizer import WordTokenizer
+from ashbench.errors import AshbenchError, CheckpointError
+from ashbench.ashnet.objectives import VLObjective
+from ashbench.ashnet.model import build_model
+from ashbench.ashnet.config import VLConfig, apply_overrides, load_config
+
+RESUMABLE_DIFFERENCES = {"train.log_every", "train.checkpoint_every", "train.threads"}
+
+
+class TrainingDivergedError(AshbenchError):
+    """The loss became NaN or infinite; the message names the step and the last good checkpoint."""
+
+
+@dataclass
+class TrainResult:
+    out_dir: str
+    checkpoint: str  # model.pt: final weights without optimizer state
+    steps: int
+    wall_s: float
+    last: dict = field(default_factory=dict)  # the last logged training record
+    val: dict = field(default_factory=dict)  # retrieval report on the validation split
+    model: torch.nn.Module | None = None
+
+    def to_dict(self) -> dict:
+        return {"out_dir": self.out_dir, "checkpoint": self.checkpoint, "steps": self.steps,
+                "wall_s": self.wall_s, "last": self.last, "val": self.val}
+
+
+@dataclass
+class Batch:
+    images: torch.Tensor
+    ids: torch.Tensor
+    pos: torch.Tensor
+    hard_ids: torch.Tensor | None
+    hard_owner: torch.Tensor | None
+
+
+class TextBank:
+    """Tokenised captions and hard negatives of a split, indexed by (image, caption)."""
+
+    def __init__(self, split, tokenizer: WordTokenizer, max_len: int):
+        self.captions = split.captions
+        self.ids = [tokenizer.encode(caps, max_len) for caps in split.captions]
+        self.neg_ids = [[tokenizer.encode(ns, max_len) if ns else None for ns in per_image] for per_image in split.negatives]
+
+
+def resolve_config(config: VLConfig | str | Path, overrides=()) -> VLConfig:
+    """A config object, preset name or TOML path, with ``key=value`` overrides applied."""
+    if isinstance(config, VLConfig):
+        return apply_overrides(config, overrides)
+    return load_config(config, overrides)
+
+
+def lr_at(step: int, cfg) -> float:
+    """Linear warm-up over ``warmup_steps``, then cosine decay to 0 at ``steps`` (step counts from 1)."""
+    if step <= cfg.warmup_steps:
+        return cfg.lr * step / max(1, cfg.warmup_steps)
+    progress = (step - cfg.warmup_steps) / max(1, cfg.steps - cfg.warmup_steps)
+    return cfg.lr * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+def make_batch(bank: TextBank, images: torch.Tensor, cfg: VLConfig, step: int, rank: int, world: int) -> Batch:
+    """Batch of step ``step`` for ``rank``: distinct images, one random caption each, one hard negative each."""
+    g = torch.Generator().manual_seed(cfg.train.seed * 1_000_003 + step)
+    n, b = images.shape[0], cfg.train.batch_size
+    chosen = torch.randperm(n, generator=g)[: b * world]
+    caption_pick = torch.randint(0, 1 << 30, (chosen.numel(), 2), generator=g)
+    mine = slice(rank * b, (rank + 1) * b)
+    idx, picks = chosen[mine].tolist(), caption_pick[mine].tolist()
+    caps = [p[0] % len(bank.ids[i]) for i, p in zip(idx, picks)]
+    texts = [bank.captions[i][c] for i, c in zip(idx, caps)]
+    pos = torch.tensor([[a == t for t in texts] for a in texts])
+    hard_ids, hard_owner = _hard_negatives(bank, idx, caps, picks) if cfg.loss.hard_negatives else (None, None)
+    ids = torch.stack([bank.ids[i][c] for i, c in zip(idx, caps)])
+    return Batch(images[idx], ids, pos, hard_ids, hard_owner)
+
+
+def _hard_negatives(bank, idx, caps, picks):
+    rows, owners = [], []
+    for row, (i, c, p) in enumerate(zip(idx, caps, picks)):
+        negs = bank.neg_ids[i][c] if c < len(bank.neg_ids[i]) else None
+        if negs is not None:
+            rows.append(negs[p[1] % negs.shape[0]])
+            owners.append(row)
+    if not rows:
+        return None, None
+    return torch.stack(rows), torch.tensor(owners, dtype=torch.long)
+
+
+def _setup_distributed() -> tuple[int, int, torch.device]:
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    cuda = torch.cuda.is_available()
+    device = torch.device(f"cuda:{int(os.environ.get('LOCAL_RANK', '0'))}" if cuda else "cpu")
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if cuda else "gloo")
+    return rank, world, device
+
+
+def _seed_and_determinism(cfg: VLConfig) -> None:
+    torch.manual_seed(cfg.train.seed)
+    torch.use_deterministic_algorithms(True, warn_only=torch.cuda.is_available())
+    if cfg.train.threads:
+        torch.set_num_threads(cfg.train.threads)
+
+
+def _optimizer(model: torch.nn.Module, cfg) -> torch.optim.Optimizer:
+    """AdamW; no weight decay on biases, norms, scalars and embeddings of positions."""
+    decay = [p for p in model.parameters() if p.dim() >= 2]
+    rest = [p for p in model.parameters() if p.dim() < 2]
+    return torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
+                              {"params": rest, "weight_decay": 0.0}], lr=cfg.lr)
+
+
+def _config_differences(a: dict, b: dict) -> list[str]:
+    return [f"{s}.{k}" for s in a if isinstance(a[s], dict) for k in a[s] if a[s][k] != b.get(s, {}).get(k)]
+
+
+def _resume(path: Path, cfg: VLConfig, model, optimizer) -> tuple[int, WordTokenizer | None]:
+    if not path.exists():
+        return 0, None
+    data = load_checkpoint(path)
+    differ = [d for d in _config_differences(cfg.to_dict(), data["config"]) if d not in RESUMABLE_DIFFERENCES]
+    if differ:
+        raise CheckpointError(f"cannot resume from {path}: its config differs in {', '.join(differ)}")
+    load_state(model, data["model"], path)
+    if "optimizer" in data:
+        optimizer.load_state_dict(data["optimizer"])
+    return int(data["step"]), WordTokenizer(list(data["vocab"]))
+
+
+def _payload(cfg, tokenizer, model, step, optimizer=None, metrics=None) -> dict:
+    out = {"config": cfg.to_dict(), "vocab": tokenizer.vocab, "model": model.state_dict(), "step": step,
+           "metrics": metrics or {}}
+    if optimizer is not None:
+        out["optimizer"] = optimizer.state_dict()
+    return out
+
+
+def _record(step: int, cfg: VLConfig, losses: dict, model, started: float) -> dict:
+    rec = {"step": step, "steps": cfg.train.steps, "lr": lr_at(step, cfg.train), "batch_size": cfg.train.batch_size,
+           "elapsed_s": time.perf_counter() - started}
+    rec.update({k: float(v.detach()) for k, v in losses.items()})
+    rec["temperature"] = float(1.0 / model.logit_scale.detach().exp())
+    if model.r is not None:
+        rec["r"] = float(model.r.detach())
+    return rec
+
+
+def train(config: VLConfig | str | Path, out_dir: str | Path, *, overrides=(), resume: bool = True,
+          callback: Callable[[dict], None] | None = None) -> TrainResult:
+    """Train an ASH-Net; ``callback(record)`` gets every step's record (step, steps, losses, lr, ...).
+
+    Raises ConfigError, DataError, CheckpointError, or TrainingDivergedError on a non-finite loss."""
+    cfg = resolve_config(config, overrides)
+    rank, world, device = _setup_distributed()
+    _seed_and_determinism(cfg)
+    out = Path(out_dir)
+    split = load_split(cfg.data, "train")
+    tokenizer = WordTokenizer.build([t for caps in split.captions for t in caps] +
+                                    [t for per in split.negatives for ns in per for t in ns])
+    model = build_model(cfg, len(tokenizer)).to(device)
+    optimizer = _optimizer(model, cfg.train)
+    start, saved_tok = _resume(out / "last.pt", cfg, model, optimizer) if resume else (0, None)
+    if saved_tok is not None and saved_tok.vocab != tokenizer.vocab:
+        raise CheckpointError(f"cannot resume from {out / 'last.pt'}: its vocabulary differs from the data's")
+    objective = VLObjective(model, cfg.loss)
+    runner = torch.nn.parallel.DistributedDataParallel(objective, find_unused_parameters=True) if world > 1 else objective
+    bank = TextBank(split, tokenizer, cfg.model.max_text_len)
+    last = _loop(cfg, runner, model, optimizer, bank, split.images, tokenizer, out, start, rank, world, device, callback)
+    return _finish(cfg, model, tokenizer, out, last, rank, device)
+
+
+def _loop(cfg, runner, model, optimizer, bank, images, tokenizer, out, start, rank, world, device, callback) -> dict:
+    started, last = time.perf_counter(), {}
+    if rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+        if start == 0:
+            (out / "metrics.jsonl").unlink(missing_ok=True)  # a fresh run starts a fresh log
+    model.train()
+    for step in range(start + 1, cfg.train.steps + 1):
+        losses = _step(cfg, runner, model, optimizer, bank, images, step, rank, world, device, out)
+        rec = _record(step, cfg, losses, model, started)
+        if rank == 0 and (step % cfg.train.log_every == 0 or step == cfg.train.steps):
+            _append_jsonl(out / "metrics.jsonl", rec)
+            last = rec
+        if rank == 0 and (step % cfg.train.checkpoint_every == 0 or step == cfg.train.steps):
+            save_checkpoint(out / "last.pt", _payload(cfg, tokenizer, model, step, optimizer, rec))
+        if callback is not None:
+            callback(rec)
+    return last
+
+
+def compute_losses(runner, batch: Batch, generator: torch.Generator) -> dict:
+    """One forward of the objective (separate so tests can inject a divergence)."""
+    return runner(batch.images, batch.ids, batch.pos, batch.hard_ids, batch.hard_owner, generator)
+
+
+def _step(cfg, runner, model, optimizer, bank, images, step, rank, world, device, out) -> dict:
+    torch.manual_seed(cfg.train.seed * 1_000_003 + step * 101 + rank)
+    batch = make_batch(bank, images, cfg, step, rank, world)
+    batch = Batch(*(None if t is None else t.to(device) for t in vars(batch).values()))
+    gen = torch.Generator(device=device).manual_seed(cfg.train.seed * 7919 + step * 31 + rank)
+    losses = compute_losses(runner, batch, gen)
+    if not torch.isfinite(losses["loss"]).item():
+        kept = out / "last.pt"
+        raise TrainingDivergedError(f"loss became {float(losses['loss'].detach())} at step {step}; "
+                                    f"last good checkpoint: {kept if kept.exists() else 'none written yet'}")
+    for group in optimizer.param_groups:
+        group["lr"] = lr_at(step, cfg.train)
+    optimizer.zero_grad(set_to_none=True)
+    losses["loss"].backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    optimizer.step()
+    return losses
+
+
+def _append_jsonl(path: Path, record: dict) -> None:
+    with open(path, "a") as fh:
+        fh.write(json.dumps(record) + "\n")
+
+
+def _finish(cfg, model, tokenizer, out: Path, last: dict, rank: int, device) -> TrainResult:
+    from ashbench.ashnet.evaluate import retrieval_report
+
+    wall = last.get("elapsed_s", 0.0)
+    val = {}
+    if rank == 0 and has_split(cfg.data, "val"):
+        val = retrieval_report(model, load_split(cfg.data, "val"), tokenizer, cfg.model.max_text_len, device)
+        _append_jsonl(out / "metrics.jsonl", {"event": "val", "step": cfg.train.steps, **val})
+    if rank == 0:
+        save_checkpoint(out / "model.pt", _payload(cfg, tokenizer, model, cfg.train.steps, metrics={"val": val}))
+    return TrainResult(str(out), str(out / "model.pt"), cfg.train.steps, wall, last, val, model.eval())

@@ -1,0 +1,79 @@
+"""``ashbench plot``: figures of a profile, a model's spikes, or a sweep's runs table."""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+import typer
+
+from ashbench.cli.options import check_at_least
+
+plot_app = typer.Typer(no_args_is_help=True,
+                       help="Figures: spike sparsity, rasters, accuracy vs energy, breakdowns.")
+
+
+def _echo_paths(paths: list[str]) -> None:
+    typer.echo("\n".join(f"wrote {p}" for p in paths))
+
+
+@plot_app.command("sparsity")
+def plot_sparsity(
+    profile_json: str = typer.Argument(..., help="JSON report of `ashbench energy --format json`."),
+    out: str = typer.Option("sparsity", "--out", "-o", help="Output path stem (writes <out>-bars/-heatmap .png/.svg)."),
+):
+    """Firing rate per layer (bars, by branch) and per layer x time step (heatmap)."""
+    from ashbench.report.figures import read_profile, sparsity_bars, sparsity_heatmap
+
+    doc = read_profile(profile_json)
+    _echo_paths(sparsity_bars(doc, f"{out}-bars") + sparsity_heatmap(doc, f"{out}-heatmap"))
+
+
+@plot_app.command("raster")
+def plot_raster(
+    model: Optional[str] = typer.Option(None, "--model", "-m", help="Registered model or file.py:factory."),
+    checkpoint: Optional[str] = typer.Option(None, "--checkpoint"),
+    layer: Optional[str] = typer.Option(None, "--layer", help="Spiking layer (default: the first)."),
+    neurons: int = typer.Option(32, "--neurons", help="Sample neurons shown."),
+    neuron_class: List[str] = typer.Option([], "--neuron-class", help="Extra neuron type (module:Class); repeatable."),
+    out: str = typer.Option("raster", "--out", "-o", help="Output path stem."),
+):
+    """Spike raster of sample neurons of one layer for one input."""
+    from ashbench.models.factory import resolve_workload
+    from ashbench.profiler.raster import capture_raster
+    from ashbench.report.figures import spike_raster
+
+    check_at_least("--neurons", neurons, 1)
+    workload = resolve_workload(model, checkpoint=checkpoint, neuron_classes=neuron_class)
+    raster = capture_raster(workload.model, workload.inputs, layer=layer, n_neurons=neurons,
+                            neuron_classes=workload.neuron_classes)
+    _echo_paths(spike_raster(raster, out))
+
+
+@plot_app.command("pareto")
+def plot_pareto(
+    results: str = typer.Argument(..., help="A runs.csv written by ashbench sweep."),
+    energy_model: str = typer.Option("45nm-fp32", "--energy-model", "-e"),
+    metric: str = typer.Option("t2i_r1", "--metric", help="Accuracy column (t2i_r1, mean_recall, ...)."),
+    out: str = typer.Option("accuracy_vs_energy", "--out", "-o", help="Output path stem."),
+):
+    """Accuracy vs energy per sample, one point per configuration, with the Pareto front."""
+    from ashbench.report.figures import accuracy_vs_energy
+    from ashbench.sweeps.comparison import comparison_table, load_runs
+
+    table = comparison_table(load_runs(results), energy_model=energy_model)
+    _echo_paths(accuracy_vs_energy(table, out, metric=metric, label="config"))
+
+
+@plot_app.command("breakdown")
+def plot_breakdown(
+    results: str = typer.Argument(..., help="A runs.csv written by ashbench sweep."),
+    energy_model: str = typer.Option("memory-aware", "--energy-model", "-e"),
+    out: str = typer.Option("energy_breakdown", "--out", "-o", help="Output path stem."),
+):
+    """Stacked energy per configuration: ANN compute / SNN synops / neuron updates / memory."""
+    from ashbench.report.figures import energy_breakdown
+    from ashbench.sweeps.comparison import breakdown_table, load_runs
+
+    parts = breakdown_table(load_runs(results), energy_model)
+    data = {p: list(parts[p]) for p in ("ann", "snn", "neuron", "memory")}
+    _echo_paths(energy_breakdown(data, list(parts["config"]), out, model=energy_model))

@@ -1,0 +1,66 @@
+"""``ashbench sweep`` and ``ashbench table``."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from ashbench.cli.options import check_at_least, check_choice, emit
+
+
+def sweep_command(
+    spec: str = typer.Argument(..., help="Sweep spec TOML (see benchmarks/ashnets.toml)."),
+    jobs: int = typer.Option(1, "--jobs", "-j", help="Configurations run in parallel processes."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="List the runs and whether each is done; run nothing."),
+):
+    """Train, evaluate and profile every configuration of a sweep; rows go to results/<sweep>/runs.csv."""
+    from ashbench.sweeps.runner import plan, run_sweep
+
+    check_at_least("--jobs", jobs, 1)
+    sweep_spec, runs, done = plan(spec)
+    if dry_run:
+        for run in runs:
+            typer.echo(f"{run.run_id}  {'done   ' if run.run_id in done else 'pending'}  {run.label}")
+        pending = len([r for r in runs if r.run_id not in done])
+        typer.echo(f"{len(runs)} runs, {pending} pending -> {sweep_spec.folder / 'runs.csv'}")
+        return
+    result = _with_progress(len(runs), lambda cb: run_sweep(spec, jobs=jobs, callback=cb))
+    typer.echo(f"{len(result.finished)} finished, {len(result.skipped)} already done -> {result.folder}/runs.csv")
+
+
+def _with_progress(total: int, work):
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, transient=False) as progress:
+        task = progress.add_task("runs", total=total)
+
+        def callback(event, run, row):
+            progress.update(task, advance=1, description=f"{event}: {run.label}"[:60])
+
+        return work(callback)
+
+
+def table_command(
+    results: str = typer.Argument(..., help="A runs.csv written by ashbench sweep."),
+    energy_model: str = typer.Option("45nm-fp32", "--energy-model", "-e", help="Energy model column to show."),
+    baseline: Optional[str] = typer.Option(None, "--baseline", help="Row for ratio columns, e.g. mode=ann."),
+    group_by: Optional[str] = typer.Option(None, "--group-by",
+                                           help="Comma-separated axis columns (default: all but seed)."),
+    sort: Optional[str] = typer.Option(None, "--sort", help="Column to sort by; prefix '-' for descending."),
+    fmt: str = typer.Option("table", "--format", "-f", help="table | markdown | latex | csv."),
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="Write to FILE (atomically)."),
+):
+    """Accuracy vs efficiency per configuration (mean ± std over seeds, ratios to a baseline)."""
+    from ashbench.files import check_output_path
+    from ashbench.sweeps.comparison import TABLE_FORMATS, comparison_table, load_runs, render_table
+
+    check_choice("--format", fmt, TABLE_FORMATS)
+    if output:
+        check_output_path(output)
+    groups = [g.strip() if g.strip().startswith("axis:") else f"axis:{g.strip()}"
+              for g in group_by.split(",")] if group_by else None
+    table = comparison_table(load_runs(results), energy_model=energy_model, group_by=groups, baseline=baseline,
+                             sort=sort)
+    emit(render_table(table, fmt), output)

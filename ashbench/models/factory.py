@@ -1,0 +1,117 @@
+"""Resolving what the user names into a Workload: a registered model or ``path/file.py:factory``,
+with its options (batch size, T, checkpoint, layout) and extra neuron classes (``module:Class``).
+
+Each function returns data; nothing here prints.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import pickle
+from pathlib import Path
+
+import torch
+
+from ashbench.errors import AshbenchError, CheckpointError, FactoryError, InputError, ModelNotFoundError, first_line
+from ashbench.models import MODELS
+from ashbench.models.registry import Workload, call_factory
+
+DEFAULT_MODEL = "ashnet"
+
+
+def load_factory(spec: str):
+    """A registered name, or 'path/to/file.py:function'."""
+    if ":" not in spec or not spec.split(":", 1)[0].endswith(".py"):
+        return MODELS.get(spec)
+    path, name = spec.rsplit(":", 1)
+    if not Path(path).is_file():
+        raise ModelNotFoundError(f"factory file not found: {path}")
+    module = _import_file(path)
+    factory = getattr(module, name, None)
+    if not callable(factory):
+        raise ModelNotFoundError(f"{path} has no function {name!r}")
+    return factory
+
+
+def _import_file(path: str):
+    spec = importlib.util.spec_from_file_location(f"ashbench_user_{Path(path).stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # any error in user code is the user's to see, as one line
+        raise FactoryError(f"cannot import {path}: {type(exc).__name__}: {exc}") from exc
+    return module
+
+
+def import_class(spec: str) -> type:
+    """The class named by 'package.module:Class' (or 'path/file.py:Class'); InputError otherwise."""
+    if spec.count(":") != 1:
+        raise InputError(f"--neuron-class must be module:Class, got {spec!r}")
+    where, name = spec.split(":")
+    try:
+        module = _import_file(where) if where.endswith(".py") else importlib.import_module(where)
+    except (ImportError, FactoryError) as exc:
+        raise InputError(f"cannot import neuron class {spec!r}: {first_line(exc)}") from None
+    cls = getattr(module, name, None)
+    if not isinstance(cls, type) or not issubclass(cls, torch.nn.Module):
+        raise InputError(f"{spec!r} is not an nn.Module class")
+    return cls
+
+
+def resolve_workload(spec: str | None, *, batch_size=None, timesteps=None, checkpoint=None, layout=None,
+                     neuron_classes=()) -> Workload:
+    """Build the workload to profile; validates T, batch size, checkpoint and factory output.
+    ``neuron_classes`` (classes or 'module:Class' strings) join the workload's own."""
+    if timesteps is not None and timesteps <= 0:
+        raise InputError(f"--timesteps must be >= 1, got {timesteps}")
+    if batch_size is not None and batch_size <= 0:
+        raise InputError(f"--batch-size must be >= 1, got {batch_size}")
+    if checkpoint is not None and not Path(checkpoint).is_file():
+        raise CheckpointError(f"checkpoint not found: {checkpoint}")
+    extra = tuple(import_class(c) if isinstance(c, str) else c for c in neuron_classes)
+    factory = load_factory(spec or DEFAULT_MODEL)
+    pass_checkpoint = "checkpoint" in inspect.signature(factory).parameters
+    try:
+        produced = call_factory(factory, batch_size=batch_size, timesteps=timesteps,
+                                checkpoint=checkpoint if pass_checkpoint else None)
+    except AshbenchError:
+        raise
+    except Exception as exc:  # anything else from user code is the factory's failure, in one line
+        raise FactoryError(f"factory {spec!r} failed: {type(exc).__name__}: {exc}") from exc
+    workload = _as_workload(produced, spec, layout)
+    workload.neuron_classes = tuple(workload.neuron_classes) + extra
+    if checkpoint is not None and not pass_checkpoint:
+        load_state_dict_file(workload.model, checkpoint)
+    return workload
+
+
+def _as_workload(produced, spec, layout) -> Workload:
+    if isinstance(produced, Workload):
+        workload = produced
+    elif isinstance(produced, tuple) and len(produced) == 2 and isinstance(produced[0], torch.nn.Module):
+        inputs = produced[1] if isinstance(produced[1], (tuple, list)) else (produced[1],)
+        workload = Workload(produced[0], tuple(inputs), getattr(produced[0], "ashbench_layout", "B"))
+    else:
+        raise FactoryError(f"factory {spec!r} must return (model, example_inputs) with an nn.Module model, "
+                           f"got {type(produced).__name__}")
+    if layout:
+        workload.layout = layout
+    return workload
+
+
+def load_state_dict_file(model, path: str) -> None:
+    """Load a state dict (or {'state_dict'|'model': ...}) with weights_only=True."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, pickle.UnpicklingError, EOFError, ValueError, OSError, KeyError) as exc:
+        raise CheckpointError(f"corrupt or unreadable checkpoint {path}: {first_line(exc)}") from exc
+    if isinstance(state, dict):
+        state = state.get("state_dict", state.get("model", state))
+    if not isinstance(state, dict):
+        raise CheckpointError(f"checkpoint {path} holds no state dict")
+    try:
+        model.load_state_dict(state)
+    except (RuntimeError, KeyError, TypeError, AttributeError) as exc:
+        raise CheckpointError(f"checkpoint {path} does not match the model: {first_line(exc)}") from exc

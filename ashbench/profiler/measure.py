@@ -1,0 +1,33 @@
+"""``ashbench energy`` as one library call: resolve the workload, profile it, price it.
+
+Returns the JSON report document (``ashbench.report.profile_report.report_dict``); prints nothing.
+"""
+
+from __future__ import annotations
+
+from ashbench.energy import estimate_energy, get_energy_model
+from ashbench.models.factory import DEFAULT_MODEL, resolve_workload
+from ashbench.profiler.engine import profile
+from ashbench.profiler.fvcore_check import check_against_fvcore
+from ashbench.report.profile_report import report_dict
+
+DEFAULT_ENERGY_MODELS = ("45nm-fp32",)
+
+
+def energy_report(model: str | None = None, *, checkpoint=None, timesteps=None, batch_size=None,
+                  energy_models=DEFAULT_ENERGY_MODELS, strict=False, spikes="binary", layout=None,
+                  neuron_classes=(), check_fvcore: bool = False) -> dict:
+    """Profile a workload and price it under each energy model: the JSON report document.
+
+    With ``check_fvcore`` the document gains ``fvcore_check``: rows {family, ashbench, fvcore,
+    equal} of dense counts over the whole batch (see ``ashbench.profiler.fvcore_check``)."""
+    priced = [get_energy_model(m) for m in (energy_models or DEFAULT_ENERGY_MODELS)]  # fail fast on bad models
+    workload = resolve_workload(model, batch_size=batch_size, timesteps=timesteps, checkpoint=checkpoint,
+                                layout=layout, neuron_classes=neuron_classes)
+    prof = profile(workload.model, workload.inputs, layout=workload.layout, spikes=spikes, strict=strict,
+                   name=model or DEFAULT_MODEL, neuron_classes=workload.neuron_classes)
+    doc = prof.to_dict()
+    doc = report_dict(doc, [estimate_energy(doc, m) for m in priced])
+    if check_fvcore:
+        doc["fvcore_check"] = check_against_fvcore(workload, doc)
+    return doc

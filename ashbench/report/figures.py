@@ -1,0 +1,155 @@
+"""Figures (matplotlib, headless Agg backend; no torch import). Each function writes
+``<out>.png`` plus ``<out>.svg`` atomically and returns the paths.
+
+- ``sparsity_bars``: per layer, the firing rate of spiking-neuron layers and the activity of
+  MAC layers ((macs + synops) / dense_macs: 1 for ANN layers, the event-driven fraction for SNN
+  layers), coloured by branch;
+- ``sparsity_heatmap``: firing rate per neuron layer x time step;
+- ``spike_raster``: spikes of sample neurons of one layer for one input, over time steps;
+- ``accuracy_vs_energy``: one point per configuration, Pareto front, log energy axis;
+- ``energy_breakdown``: stacked bars of ANN compute / SNN synops / neuron updates / memory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from ashbench.errors import ResultsError  # noqa: E402
+from ashbench.files import read_json, write_atomic  # noqa: E402
+
+COLOURS = {"ann": "#4C72B0", "snn": "#DD8452", "neuron": "#55A868", "mixed": "#8172B3", "memory": "#937860"}
+FORMATS = ("png", "svg")
+
+
+def save(fig, out: str) -> list[str]:
+    """Write ``out``.png and ``out``.svg atomically (``ashbench.files.write_atomic``); close the figure."""
+    target = Path(out)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    paths = []
+    try:
+        for ext in FORMATS:
+            final = target.with_name(f"{target.name}.{ext}")
+            write_atomic(final, lambda handle: fig.savefig(handle, format=ext, dpi=150, bbox_inches="tight"))
+            paths.append(str(final))
+    finally:
+        plt.close(fig)
+    return paths
+
+
+def read_profile(path: str) -> dict:
+    """An ``ashbench energy --format json`` report; ResultsError when it is missing or not one."""
+    doc = read_json(path, ResultsError, "ashbench energy JSON report")
+    if not isinstance(doc, dict) or not isinstance(doc.get("layers"), list):
+        raise ResultsError(f"{path} is not an ashbench energy JSON report (no 'layers' list)")
+    return doc
+
+
+def _leaf_layers(doc: dict) -> list[dict]:
+    names = [row["module"] for row in doc["layers"]]
+    return [row for row in doc["layers"] if row["module"] and not any(n.startswith(row["module"] + ".") for n in names)]
+
+
+def sparsity_bars(doc: dict, out: str) -> list[str]:
+    rows = [r for r in _leaf_layers(doc) if r["branch"] == "neuron" or r["dense_macs"]]
+    if not rows:
+        raise ResultsError("the profile has no spiking-neuron or MAC layers to plot")
+    values = [r["firing_rate"] if r["branch"] == "neuron" else (r["macs"] + r["synops"]) / r["dense_macs"] for r in rows]
+    fig, ax = plt.subplots(figsize=(max(6, 0.35 * len(rows)), 4))
+    ax.bar(range(len(rows)), values, color=[COLOURS.get(r["branch"], "grey") for r in rows])
+    ax.set_xticks(range(len(rows)), [r["module"] for r in rows], rotation=70, ha="right", fontsize=7)
+    ax.set_ylabel("firing rate (neurons) / active fraction of dense MACs")
+    ax.set_ylim(0, 1.05)
+    ax.set_title(f"Spike sparsity per layer — {doc['model']} (T={doc['timesteps']})")
+    handles = [plt.Rectangle((0, 0), 1, 1, color=COLOURS[b]) for b in ("ann", "snn", "neuron")]
+    ax.legend(handles, ["ANN layer (dense)", "SNN layer (synops / dense MACs)", "spiking neurons (firing rate)"],
+              fontsize=7, loc="lower right")
+    return save(fig, out)
+
+
+def sparsity_heatmap(doc: dict, out: str) -> list[str]:
+    rows = [r for r in _leaf_layers(doc) if r["branch"] == "neuron" and r["firing_rate_per_step"]]
+    if not rows:
+        raise ResultsError("the profile has no spiking-neuron layers with per-step firing rates")
+    steps = max(len(r["firing_rate_per_step"]) for r in rows)
+    grid = [r["firing_rate_per_step"] + [float("nan")] * (steps - len(r["firing_rate_per_step"])) for r in rows]
+    fig, ax = plt.subplots(figsize=(max(4, 0.6 * steps + 3), max(2.5, 0.3 * len(rows) + 1)))
+    image = ax.imshow(grid, aspect="auto", cmap="viridis", vmin=0)
+    ax.set_xticks(range(steps), [str(t) for t in range(steps)])
+    ax.set_yticks(range(len(rows)), [r["module"] for r in rows], fontsize=7)
+    ax.set_xlabel("time step t")
+    ax.set_title("Firing rate per layer and time step")
+    fig.colorbar(image, ax=ax, label="firing rate (spikes / neuron / step)")
+    return save(fig, out)
+
+
+def spike_raster(raster: dict, out: str) -> list[str]:
+    """``raster``: {'layer', 'times': [...], 'neurons': [...], 'n_neurons', 'timesteps'}."""
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.scatter(raster["times"], raster["neurons"], marker="|", s=60, color=COLOURS["neuron"])
+    ax.set_xlim(-0.5, raster["timesteps"] - 0.5)
+    ax.set_xticks(range(raster["timesteps"]))
+    ax.set_ylim(-0.5, raster["n_neurons"] - 0.5)
+    ax.set_xlabel("time step t")
+    ax.set_ylabel("neuron (sample index)")
+    ax.set_title(f"Spike raster — {raster['layer']} ({raster['n_neurons']} neurons, one input)")
+    return save(fig, out)
+
+
+def pareto_front(points: list[tuple[float, float]]) -> list[int]:
+    """Indices of points not dominated (lower energy and higher accuracy), by energy."""
+    order = sorted(range(len(points)), key=lambda i: (points[i][0], -points[i][1]))
+    front, best = [], float("-inf")
+    for i in order:
+        if points[i][1] > best:
+            front.append(i)
+            best = points[i][1]
+    return front
+
+
+def accuracy_vs_energy(table, out: str, *, metric: str = "t2i_r1", label: str = "label") -> list[str]:
+    """``table``: rows with 'energy_pj', ``metric`` and ``label`` columns (a comparison table).
+
+    Points are numbered; the key beside the axes maps numbers to configurations (labels of
+    clustered points would overlap). Pareto-optimal points are drawn in the front's colour."""
+    for column in ("energy_pj", metric, label):
+        if column not in table:
+            raise ResultsError(f"the accuracy-vs-energy plot needs column {column!r}")
+    energy, acc, names = list(table["energy_pj"] / 1e6), list(table[metric]), [str(n) for n in table[label]]
+    front = pareto_front(list(zip(energy, acc)))
+    fig, ax = plt.subplots(figsize=(9.5, 4.8))
+    colours = [COLOURS["snn"] if i in front else COLOURS["ann"] for i in range(len(energy))]
+    ax.scatter(energy, acc, color=colours, zorder=3)
+    for i, (e, a) in enumerate(zip(energy, acc)):
+        ax.annotate(str(i + 1), (e, a), fontsize=8, xytext=(4, 3), textcoords="offset points")
+    ax.plot([energy[i] for i in front], [acc[i] for i in front], color=COLOURS["snn"], label="Pareto front", zorder=2)
+    ax.set_xscale("log")
+    ax.set_xlabel("energy per sample (µJ, log scale)")
+    ax.set_ylabel(f"{metric} (%)")
+    ax.set_title("Accuracy vs energy per sample")
+    ax.legend(fontsize=8, loc="lower right")
+    ax.grid(alpha=0.3, which="both")
+    key = "\n".join(f"{i + 1:>2}  {n}  ({e:.3g} µJ, {a:.1f}%)" for i, (n, e, a) in enumerate(zip(names, energy, acc)))
+    fig.text(0.66, 0.5, key, fontsize=7, family="monospace", va="center")
+    fig.subplots_adjust(right=0.64)
+    return save(fig, out)
+
+
+def energy_breakdown(parts: dict, labels: list[str], out: str, *, model: str) -> list[str]:
+    """``parts``: {'ann': [...], 'snn': [...], 'neuron': [...], 'memory': [...]} in pJ per label."""
+    fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(labels) + 2), 4.5))
+    bottom = [0.0] * len(labels)
+    names = {"ann": "ANN compute (MACs)", "snn": "SNN synops", "neuron": "neuron updates", "memory": "memory"}
+    for part in ("ann", "snn", "neuron", "memory"):
+        values = [v / 1e6 for v in parts[part]]
+        ax.bar(range(len(labels)), values, bottom=bottom, color=COLOURS[part], label=names[part])
+        bottom = [b + v for b, v in zip(bottom, values)]
+    ax.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=7)
+    ax.set_ylabel("energy per sample (µJ)")
+    ax.set_title(f"Energy breakdown per configuration ({model})")
+    ax.legend(fontsize=8)
+    return save(fig, out)

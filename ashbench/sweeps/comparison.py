@@ -1,0 +1,185 @@
+"""Accuracy-vs-efficiency comparison tables from a sweep's runs table (pandas; no torch).
+
+Rows are configurations (the sweep's axes without ``seed``); each metric is the mean over seeds
+with its standard deviation in ``<metric>_std`` (sample std, 0 for a single seed) and ``n`` the
+number of seeds. With a baseline (e.g. ``mode=ann``) the table gains ratio columns
+``energy_x`` = energy / baseline energy and ``ops_x`` = (macs + synops) / baseline's, and
+``t2i_r1_delta`` = t2i_r1 - baseline's (percentage points).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from ashbench.errors import ResultsError
+from ashbench.sweeps.runs_table import read_rows
+
+ACCURACY = ("t2i_r1", "i2t_r1", "mean_recall", "hard_negative_accuracy")
+EFFICIENCY = ("synops", "macs", "firing_rate")
+TABLE_FORMATS = ("table", "markdown", "latex", "csv")
+
+
+def load_runs(path: str) -> pd.DataFrame:
+    """The runs table as a DataFrame with numeric columns parsed (ResultsError if unusable)."""
+    file = Path(path)
+    if not file.is_file():
+        raise ResultsError(f"results file not found: {path}")
+    rows = read_rows(file)
+    if not rows:
+        raise ResultsError(f"{path} has no runs")
+    frame = pd.DataFrame(rows)
+    for column in frame.columns:
+        converted = pd.to_numeric(frame[column], errors="coerce")
+        if converted.notna().all():
+            frame[column] = converted
+    return frame
+
+
+def require_columns(frame: pd.DataFrame, columns, what: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ResultsError(f"{what} needs column {missing[0]!r}, which these results lack")
+
+
+def energy_column(energy_model: str) -> str:
+    return f"energy_pj:{energy_model}"
+
+
+def axis_columns(frame: pd.DataFrame) -> list[str]:
+    return [c for c in frame.columns if c.startswith("axis:") and c != "axis:seed"]
+
+
+def comparison_table(frame: pd.DataFrame, *, energy_model: str = "45nm-fp32", group_by=None, baseline: str | None = None,
+                     sort: str | None = None) -> pd.DataFrame:
+    """Mean and std over seeds per configuration, with optional baseline ratios and sorting."""
+    energy = energy_column(energy_model)
+    metrics = [*ACCURACY, *EFFICIENCY, energy]
+    require_columns(frame, metrics, "the comparison table")
+    groups = list(group_by) if group_by else axis_columns(frame) or ["label"]
+    require_columns(frame, groups, "grouping")
+    grouped = frame.groupby(groups, sort=False, dropna=False)
+    table = grouped[metrics].mean()
+    std = grouped[metrics].std(ddof=1).fillna(0.0).add_suffix("_std")
+    table = table.join(std)
+    table["n"] = grouped.size()
+    table = table.reset_index().rename(columns={energy: "energy_pj", f"{energy}_std": "energy_pj_std"})
+    table.columns = [c.removeprefix("axis:") for c in table.columns]
+    names = [g.removeprefix("axis:") for g in groups]
+    table.insert(len(names), "config", config_labels(table, names))
+    if baseline:
+        _add_ratios(table, baseline)
+    if sort:
+        require_columns(table, [sort.lstrip("-")], "sorting")
+        table = table.sort_values(sort.lstrip("-"), ascending=not sort.startswith("-"), kind="stable")
+    return table.reset_index(drop=True)
+
+
+def _add_ratios(table: pd.DataFrame, baseline: str) -> None:
+    mask = pd.Series(True, index=table.index)
+    for part in baseline.split(","):
+        if "=" not in part:
+            raise ResultsError(f"baseline {baseline!r} must be key=value[,key=value]")
+        key, value = (s.strip() for s in part.split("=", 1))
+        require_columns(table, [key], "the baseline")
+        mask &= table[key].astype(str) == value
+    if mask.sum() != 1:
+        raise ResultsError(f"baseline {baseline!r} matches {int(mask.sum())} rows; it must match exactly one")
+    base = table[mask].iloc[0]
+    table["energy_x"] = table["energy_pj"] / base["energy_pj"]
+    ops = table["macs"] + table["synops"]
+    table["ops_x"] = ops / (base["macs"] + base["synops"])
+    table["t2i_r1_delta"] = table["t2i_r1"] - base["t2i_r1"]
+
+
+DISPLAY = ("t2i_r1", "mean_recall", "hard_negative_accuracy", "synops", "macs", "firing_rate", "energy_pj")
+
+
+def config_labels(table: pd.DataFrame, names: list[str]) -> list[str]:
+    """Short labels: the first axis always, other axes only where they differ from their most
+    common value (e.g. 'mode=hybrid,T=8')."""
+    modal = {n: table[n].astype(str).mode().iloc[0] for n in names[1:]}
+    labels = []
+    for vals in table[names].astype(str).itertuples(index=False):
+        parts = [f"{names[0]}={vals[0]}"] + [f"{n}={v}" for n, v in zip(names[1:], vals[1:]) if v != modal[n]]
+        labels.append(",".join(parts))
+    return labels
+
+
+def breakdown_table(frame: pd.DataFrame, energy_model: str, group_by=None) -> pd.DataFrame:
+    """Mean energy parts (pJ per sample) per configuration: columns config, ann, snn, neuron, memory."""
+    parts = {p: f"energy_{p}_pj:{energy_model}" for p in ("ann", "snn", "neuron", "memory")}
+    require_columns(frame, parts.values(), "the energy breakdown")
+    groups = list(group_by) if group_by else axis_columns(frame) or ["label"]
+    means = frame.groupby(groups, sort=False, dropna=False)[list(parts.values())].mean().reset_index()
+    means["config"] = config_labels(means.rename(columns=lambda c: c.removeprefix("axis:")),
+                                    [g.removeprefix("axis:") for g in groups])
+    return means.rename(columns={v: k for k, v in parts.items()})
+
+
+def render_table(table: pd.DataFrame, fmt: str = "markdown") -> str:
+    """Render with 'mean ± std' cells (std shown when n > 1)."""
+    if fmt == "csv":
+        return table.to_csv(index=False)
+    shown = _display_frame(table)
+    if fmt == "latex":
+        return shown.to_latex(index=False, escape=True)
+    if fmt == "markdown":
+        return _markdown(shown)
+    return _rich(shown)
+
+
+PERCENT = ("t2i_r1", "mean_recall", "hard_negative_accuracy")
+
+
+def _display_frame(table: pd.DataFrame) -> pd.DataFrame:
+    keys = [c for c in table.columns if not c.endswith("_std") and c not in DISPLAY and c not in
+            ("n", "energy_x", "ops_x", "t2i_r1_delta", "i2t_r1", "config")]
+    out = table[keys].copy()
+    for col in DISPLAY:
+        std = table[f"{col}_std"] if f"{col}_std" in table else None
+        out[col] = [_cell(col, v, None if std is None or n < 2 else std.iloc[i])
+                    for i, (v, n) in enumerate(zip(table[col], table["n"]))]
+    for col in ("energy_x", "ops_x", "t2i_r1_delta"):
+        if col in table:
+            out[col] = [f"{v:.3g}" for v in table[col]]
+    out["n"] = table["n"]
+    return out
+
+
+def _fmt(col: str, value: float) -> str:
+    from ashbench.report.profile_report import human
+
+    if col == "firing_rate":
+        return f"{value:.4f}"
+    if col in PERCENT:
+        return f"{value:.1f}"
+    return human(round(value)) if abs(value) >= 1 else f"{value:.2g}"
+
+
+def _cell(col: str, value: float, std) -> str:
+    """'mean ± std' (std only with several seeds); units: % for accuracy, counts per sample."""
+    return _fmt(col, value) + (f" ± {_fmt(col, std)}" if std is not None else "")
+
+
+def _markdown(frame: pd.DataFrame) -> str:
+    lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
+    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)]
+    return "\n".join(lines) + "\n"
+
+
+def _rich(frame: pd.DataFrame) -> str:
+    import io
+
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table()
+    for c in frame.columns:
+        table.add_column(str(c))
+    for row in frame.itertuples(index=False):
+        table.add_row(*(str(v) for v in row))
+    console = Console(file=io.StringIO(), width=220, color_system=None)
+    console.print(table)
+    return console.file.getvalue()

@@ -1,0 +1,52 @@
+"""The tidy runs table of a sweep (``runs.csv``): one row per finished run; no torch import.
+
+Rows are only ever added by rewriting the whole file to a temporary file and renaming it over the
+old one, so a reader (or a sweep killed with SIGKILL) sees either the old or the new table, never
+half a row. Column ``schema`` identifies the format; a file of another schema is refused.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from ashbench.errors import ResultsError
+from ashbench.files import write_atomic
+
+SCHEMA = "ashbench-runs-v1"
+REQUIRED = ("schema", "run_id", "label")
+
+
+def read_rows(path: Path) -> list[dict]:
+    """Rows of a runs table ([] when the file does not exist); ResultsError on another schema."""
+    if not path.exists():
+        return []
+    try:
+        with path.open(newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            header = reader.fieldnames or []
+            rows = list(reader)
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise ResultsError(f"cannot read results file {path}: {exc}") from None
+    missing = [c for c in REQUIRED if c not in header]
+    if missing or any(r.get("schema") != SCHEMA for r in rows):
+        raise ResultsError(f"{path} is not an ashbench runs table (schema {SCHEMA}); missing column "
+                           f"{missing[0] if missing else 'schema value'}")
+    return rows
+
+
+def append_row(path: Path, row: dict) -> None:
+    """Add ``row`` (replacing an earlier row with the same run_id) atomically."""
+    rows = [r for r in read_rows(path) if r["run_id"] != row["run_id"]]
+    rows.append({"schema": SCHEMA, **row})
+    columns = list(dict.fromkeys(c for r in rows for c in r))
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=columns, restval="", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_atomic(path, text.getvalue(), make_parents=True, error=ResultsError)
+
+
+def done_ids(path: Path) -> set[str]:
+    return {r["run_id"] for r in read_rows(path)}
