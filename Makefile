@@ -10,7 +10,7 @@ $(VENV)/.installed: pyproject.toml constraints.txt
 	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e '.[test]'
 	touch $@
 
-.PHONY: install demo test bench
+.PHONY: install demo test lint bench
 install: $(VENV)/.installed
 
 demo: $(VENV)/.installed
@@ -18,6 +18,9 @@ demo: $(VENV)/.installed
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check ashbench tests benchmarks
 
 bench: $(VENV)/.installed
 	$(BIN)/python benchmarks/profiler_overhead.py --threads 1

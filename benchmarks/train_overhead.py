@@ -28,8 +28,8 @@ import torch
 def setup(config: str):
     from ashbench.ashnet.data import load_split
     from ashbench.ashnet.data.tokenizer import WordTokenizer
-    from ashbench.ashnet.objectives import VLObjective
     from ashbench.ashnet.model import build_model
+    from ashbench.ashnet.objectives import VLObjective
     from ashbench.ashnet.train import TextBank, _optimizer, resolve_config
 
     cfg = resolve_config(config, ["train.threads=1", "data.n_train=2000", "train.log_every=25",

@@ -1,15 +1,10 @@
-"""Session fixtures shared by the test modules, and the ``slow`` marker."""
+"""Session fixtures shared by the test modules (the ``slow`` marker is declared in pyproject.toml)."""
 
 from __future__ import annotations
 
 import pytest
 
 from ashbench.ashnet.train import train
-
-
-def pytest_configure(config):
-    config.addinivalue_line("markers", "slow: takes seconds (subprocesses, training several runs); "
-                                       "deselect with -m 'not slow'")
 
 
 @pytest.fixture(scope="session")

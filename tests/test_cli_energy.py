@@ -1,6 +1,7 @@
 """The ``ashbench energy`` command through its real entry point, including every bad input."""
 
 import json
+import re
 
 import pytest
 import torch
@@ -18,7 +19,8 @@ def test_default_run_prints_table_and_energy():
     assert result.exit_code == 0, result.output
     assert "ashbench energy" in result.output
     assert "energy [45nm-fp32]" in result.output
-    assert "neuron" in result.output
+    # the neuron branch's summary line: neurons do no MACs or synops, and they do update
+    assert re.search(r"neuron\s+macs 0, synops 0, elementwise \S+, neuron_updates [1-9]", result.output)
 
 
 def test_json_schema(tmp_path):
@@ -113,50 +115,95 @@ def test_checkpoint_for_a_registered_model_without_checkpoint_parameter(tmp_path
     assert result.exit_code == 0, result.output
 
 
-def _bad_cases(factories, tmp_path):
-    corrupt = tmp_path / "corrupt.pt"
-    corrupt.write_bytes(b"\x00not a checkpoint")
-    other = tmp_path / "other.pt"
-    torch.save(torch.nn.Linear(7, 7).state_dict(), other)
-    bad_toml = tmp_path / "bad.toml"
-    bad_toml.write_text("name = [")
-    return [
-        (["--model", "no-such-model"], "unknown model 'no-such-model'; valid models:"),
-        (["--model", str(tmp_path / "nope.py") + ":f"], "factory file not found"),
-        (["--model", f"{factories}:missing"], "has no function 'missing'"),
-        (["--model", f"{factories}:wrong"], "must return (model, example_inputs)"),
-        (["--model", f"{factories}:broken"], "failed: ValueError: boom"),
-        (["--model", f"{factories}:good", "--checkpoint", str(tmp_path / "none.pt")], "checkpoint not found"),
-        (["--model", f"{factories}:good", "--checkpoint", str(corrupt)], "corrupt or unreadable checkpoint"),
-        (["--model", f"{factories}:good", "--checkpoint", str(other)], "does not match the model"),
-        (["--model", f"{factories}:wrong_shape"], "model forward failed on the given inputs"),
-        (["--model", f"{factories}:double_spikes"], "outside the declared 'binary' spike semantics"),
-        (TINY + ["--timesteps", "0"], "--timesteps must be >= 1"),
-        (TINY + ["--timesteps", "-3"], "--timesteps must be >= 1"),
-        (TINY + ["--energy-model", "7nm-magic"], "unknown energy model '7nm-magic'"),
-        (TINY + ["--energy-model", str(bad_toml)], "malformed energy model TOML"),
-        (TINY + ["--format", "yaml"], "--format must be one of"),
-        (TINY + ["--by", "layer"], "--by must be one of"),
-        (TINY + ["--spikes", "quaternary"], "unknown spike semantics"),
-        (["--model", f"{factories}:good", "--timesteps", "2"], "does not accept --timesteps"),
-        (TINY + ["--batch-size", "0"], "--batch-size must be >= 1"),
-        (TINY + ["--depth", "-1"], "--depth must be >= 0"),
-        (TINY + ["--layout", "XY"], "unknown layout 'XY'"),
-    ]
+@pytest.fixture
+def bad_files(tmp_path):
+    """Files for the bad-input cases: a corrupt checkpoint, one of another model, a broken TOML."""
+    (tmp_path / "corrupt.pt").write_bytes(b"\x00not a checkpoint")
+    torch.save(torch.nn.Linear(7, 7).state_dict(), tmp_path / "other.pt")
+    (tmp_path / "bad.toml").write_text("name = [")
+    return tmp_path
 
 
-def test_every_bad_input_is_one_line_exit_2_and_writes_nothing(factories, tmp_path):
-    target = tmp_path / "report.json"
+# (arguments with {f} = the factories file and {d} = the folder of bad files, expected message)
+BAD_INPUTS = [
+    (["--model", "no-such-model"], "unknown model 'no-such-model'; valid models:"),
+    (["--model", "{d}/nope.py:f"], "factory file not found"),
+    (["--model", "{f}:missing"], "has no function 'missing'"),
+    (["--model", "{f}:wrong"], "must return (model, example_inputs)"),
+    (["--model", "{f}:broken"], "failed: ValueError: boom"),
+    (["--model", "{f}:good", "--checkpoint", "{d}/none.pt"], "checkpoint not found"),
+    (["--model", "{f}:good", "--checkpoint", "{d}/corrupt.pt"], "corrupt or unreadable checkpoint"),
+    (["--model", "{f}:good", "--checkpoint", "{d}/other.pt"], "does not match the model"),
+    (["--model", "{f}:wrong_shape"], "model forward failed on the given inputs"),
+    (["--model", "{f}:double_spikes"], "outside the declared 'binary' spike semantics"),
+    (TINY + ["--timesteps", "0"], "--timesteps must be >= 1"),
+    (TINY + ["--timesteps", "-3"], "--timesteps must be >= 1"),
+    (TINY + ["--energy-model", "7nm-magic"], "unknown energy model '7nm-magic'"),
+    (TINY + ["--energy-model", "{d}/bad.toml"], "malformed energy model TOML"),
+    (TINY + ["--format", "yaml"], "--format must be one of"),
+    (TINY + ["--by", "layer"], "--by must be one of"),
+    (TINY + ["--spikes", "quaternary"], "unknown spike semantics"),
+    (["--model", "{f}:good", "--timesteps", "2"], "does not accept --timesteps"),
+    (TINY + ["--batch-size", "0"], "--batch-size must be >= 1"),
+    (TINY + ["--depth", "-1"], "--depth must be >= 0"),
+    (TINY + ["--layout", "XY"], "unknown layout 'XY'"),
+    (TINY + ["--neuron-class", "no_such_module:Node"], "cannot import neuron class 'no_such_module:Node'"),
+    (TINY + ["--neuron-class", "torch.nn:relu"], "'torch.nn:relu' is not an nn.Module class"),
+    (TINY + ["--neuron-class", "torch.nn.ReLU"], "--neuron-class must be module:Class"),
+]
+
+
+@pytest.mark.parametrize("args,message", BAD_INPUTS, ids=[m for _, m in BAD_INPUTS])
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(factories, bad_files, args, message):
+    target = bad_files / "report.json"
     target.write_text("previous content")
-    for args, message in _bad_cases(factories, tmp_path):
-        result = invoke(*args, "--output", str(target))
-        assert result.exit_code == 2, (args, result.output)
-        lines = [line for line in result.output.splitlines() if line.strip()]
-        assert len(lines) == 1 and lines[0].startswith("error: "), (args, result.output)
-        assert message in lines[0], (args, lines[0])
-        assert "Traceback" not in result.output
-        assert target.read_text() == "previous content"
-    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".report")) == []
+    before = sorted(p.name for p in bad_files.iterdir())
+    result = invoke(*(a.format(f=factories, d=bad_files) for a in args), "--output", target)
+    assert result.exit_code == 2, (args, result.output)
+    assert result.stdout == "" and result.stderr.count("\n") == 1, result.output
+    assert result.stderr.startswith("error: ") and message in result.stderr, result.stderr
+    assert target.read_text() == "previous content"
+    assert sorted(p.name for p in bad_files.iterdir()) == before  # no temporary file left
+
+
+@pytest.mark.parametrize("where", ["folder", "missing folder"])
+def test_output_path_is_checked_before_profiling(tmp_path, where):
+    """A folder or a path in a missing folder as --output fails at once, in one line."""
+    missing = tmp_path / "no"
+    target, expected = {"folder": (tmp_path, f"output path is a folder: {tmp_path}"),
+                        "missing folder": (missing / "r.json", f"output folder does not exist: {missing}")}[where]
+    result = invoke(*TINY, "--output", target)
+    assert (result.exit_code, result.stderr) == (2, f"error: {expected}\n")
+
+
+def test_user_neuron_class_is_counted_as_a_neuron(tmp_path):
+    """--neuron-class declares a user's own spiking neuron: its layer becomes a neuron layer.
+
+    Model: Linear(4, 4) then a Heaviside 'neuron' on the input x >= 0; the factory's input is 2 x 4
+    values, 5 of them >= 0 after the linear layer with weight I and bias 0 (x itself)."""
+    (tmp_path / "net.py").write_text(NEURON_FACTORY)
+    result = invoke("--model", f"{tmp_path}/net.py:build", "--neuron-class", f"{tmp_path}/net.py:Step", "-f", "json")
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    step = next(row for row in doc["layers"] if row["module"] == "1")
+    # 4 neurons per sample, one step; 5 spikes over a batch of 2 -> 2.5 per sample; rate 2.5 / 4
+    assert (step["branch"], step["neurons"], step["spikes"], step["firing_rate"]) == ("neuron", 4, 2.5, 0.625)
+
+
+NEURON_FACTORY = """
+import torch, torch.nn as nn
+
+class Step(nn.Module):
+    def forward(self, x):
+        return (x >= 0).float()
+
+def build():
+    lin = nn.Linear(4, 4)
+    with torch.no_grad():
+        lin.weight.copy_(torch.eye(4)); lin.bias.zero_()
+    x = torch.tensor([[1.0, -1.0, 2.0, 0.5], [-3.0, 0.0, -1.0, 4.0]])
+    return nn.Sequential(lin, Step()).eval(), (x,)
+"""
 
 
 def test_models_command_lists_registry():

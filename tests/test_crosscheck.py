@@ -6,8 +6,8 @@ import torch
 import torch.nn as nn
 from spikingjelly.activation_based import functional, layer, neuron
 
-from ashbench.profiler.fvcore_check import compare, fvcore_by_operator
 from ashbench.profiler import profile
+from ashbench.profiler.fvcore_check import compare, fvcore_by_operator
 
 
 class MatmulNet(nn.Module):

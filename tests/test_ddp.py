@@ -3,13 +3,14 @@
 import os
 import socket
 
+import pytest
 import torch
 import torch.distributed as dist
 import torch.multiprocessing as mp
 
 from ashbench.ashnet.checkpoint import load_checkpoint
-from ashbench.ashnet.model import build_model
 from ashbench.ashnet.config import load_config
+from ashbench.ashnet.model import build_model
 
 OVERRIDES = ["train.steps=3", "data.n_val=0", "train.threads=1", "train.batch_size=4"]
 
@@ -30,6 +31,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_vl_two_gloo_ranks_end_with_identical_weights(tmp_path):
     out = tmp_path / "run"
     mp.spawn(_vl_ddp_worker, args=(2, _free_port(), str(out), str(tmp_path)), nprocs=2, join=True)

@@ -7,9 +7,7 @@ import pytest
 import torch
 from helpers import run_cli
 
-from ashbench.errors import CheckpointError
 from ashbench.ashnet.evaluate import evaluate, hard_negative_accuracy, recall_at_k
-from ashbench.ashnet.train import train
 
 
 def test_vl_recall_at_k_on_a_hand_built_matrix():

@@ -7,10 +7,10 @@ import pytest
 import torch
 from PIL import Image
 
+from ashbench.ashnet.config import load_config
 from ashbench.ashnet.data import load_split
 from ashbench.ashnet.data.karpathy import load_karpathy, swap_negatives
 from ashbench.errors import DataError
-from ashbench.ashnet.config import load_config
 
 ENTRIES = [
     {"filename": "a.png", "filepath": "train2014", "split": "train",

@@ -195,7 +195,8 @@ def test_baddbmm_and_addmm_exclude_the_bias():
     t = profile(Fn(lambda a, b: torch.addmm(torch.ones(3), a, b)), (x, w)).totals
     assert (t["synops"], t["dense_macs"]) == (6, 12)
     # baddbmm with real operands: 1 * 2 * 4 * 3 = 24 MACs
-    t = profile(Fn(lambda a, b: torch.baddbmm(torch.ones(1, 2, 3), a, b)), (torch.rand(1, 2, 4), torch.rand(1, 4, 3))).totals
+    fn = Fn(lambda a, b: torch.baddbmm(torch.ones(1, 2, 3), a, b))
+    t = profile(fn, (torch.rand(1, 2, 4), torch.rand(1, 4, 3))).totals
     assert t["macs"] == 24
 
 

@@ -7,10 +7,10 @@ import torch.nn as nn
 
 from ashbench.models import MODELS, list_models
 from ashbench.models.registry import call_factory
-
-get_factory = MODELS.get
 from ashbench.profiler import profile
 from ashbench.profiler.counts import OP_FIELDS
+
+get_factory = MODELS.get
 
 TEST_MODELS = [name for name in list_models() if name.startswith("test-")]
 

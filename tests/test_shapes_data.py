@@ -5,10 +5,22 @@ import pytest
 import torch
 
 from ashbench.ashnet.data import shapes
-from ashbench.ashnet.data.shapes import (COLOURS, SHAPES, SIZES, ShapeObject, build_split, caption_specs,
-                                  hard_negative_specs, make_sample, make_scene, region, relation, spec_text)
+from ashbench.ashnet.data.shapes import (
+    COLOURS,
+    SHAPES,
+    SIZES,
+    ShapeObject,
+    build_split,
+    caption_specs,
+    hard_negative_specs,
+    make_sample,
+    make_scene,
+    region,
+    relation,
+    render,
+    spec_text,
+)
 from ashbench.ashnet.data.tokenizer import WordTokenizer
-from ashbench.ashnet.config import load_config
 
 
 def test_vl_same_seed_and_index_render_identical_samples():
@@ -25,8 +37,11 @@ def test_vl_other_index_seed_or_split_differ():
     assert not np.array_equal(base, make_sample(0, "test", 0)[0])
 
 
-def test_vl_vocabulary_sizes_meet_the_spec():
-    assert len(SHAPES) >= 5 and len(COLOURS) >= 6 and len(SIZES) == 2
+def test_vl_every_shape_colour_and_size_renders_a_distinct_image():
+    """Each word of the vocabulary is visible: the 6 x 6 x 2 = 72 single-object scenes at the centre
+    give 72 different images."""
+    images = {render([ShapeObject(s, c, z, 0.5, 0.5)], 32).tobytes() for s in SHAPES for c in COLOURS for z in SIZES}
+    assert len(images) == len(SHAPES) * len(COLOURS) * len(SIZES) == 72
 
 
 def test_vl_scenes_have_one_to_three_distinct_objects():
@@ -79,14 +94,13 @@ def test_vl_hard_negatives_make_exactly_one_change_and_are_false():
                 assert _changes(spec, neg) == 1 and not _is_true(neg, objects)
 
 
-def test_vl_build_split_shapes_and_default_test_size():
+def test_vl_build_split_shapes_and_caption_owners():
     split = build_split(0, "val", 6, image_size=32, captions=3, negatives=2)
     assert split.images.shape == (6, 3, 32, 32) and split.images.dtype == torch.uint8
     assert [len(c) for c in split.captions] == [3] * 6
     texts, owners, negs = split.flat_captions()
     assert len(texts) == 18 and owners.tolist() == [i // 3 for i in range(18)]
     assert all(len(n) == 2 and t not in n for t, n in zip(texts, negs))
-    assert load_config("ashnet-default").data.n_test == 1000
 
 
 def test_vl_disk_cache_round_trip(tmp_path, monkeypatch):

@@ -10,10 +10,16 @@ from helpers import run_cli
 
 from ashbench.ashnet import train as train_module
 from ashbench.ashnet.checkpoint import load_checkpoint, load_model, save_checkpoint
-from ashbench.errors import CheckpointError, ConfigError
-from ashbench.ashnet.objectives import (boost_nearest_negatives, itc_loss, mean_firing_rate, sample_hard_indices,
-                             soft_info_nce, stua_loss)
+from ashbench.ashnet.objectives import (
+    boost_nearest_negatives,
+    itc_loss,
+    mean_firing_rate,
+    sample_hard_indices,
+    soft_info_nce,
+    stua_loss,
+)
 from ashbench.ashnet.train import TrainingDivergedError, lr_at, train
+from ashbench.errors import CheckpointError
 
 TINY = ["train.steps=4", "data.n_val=0"]
 

@@ -20,7 +20,11 @@ from importlib import metadata
 
 import torch
 
+from ashbench.ashnet.checkpoint import load_model
 from ashbench.ashnet.data import VLSplit, load_split
+from ashbench.ashnet.workloads import example_inputs
+from ashbench.energy import estimate_energy
+from ashbench.profiler.engine import profile
 
 
 def recall_at_k(sim: torch.Tensor, txt_to_img: torch.Tensor, ks=(1, 5, 10)) -> dict[str, float]:
@@ -92,14 +96,17 @@ def hard_negative_scores(model, emb: dict, tokenizer, max_len: int, device="cpu"
         flat += ns
         owner_caption += [j] * len(ns)
     owner_caption = torch.tensor(owner_caption, dtype=torch.long)
-    neg_txt = [model.encode_text(tokenizer.encode(flat[s:s + chunk], max_len).to(device)) for s in range(0, len(flat), chunk)]
+    neg_txt = [model.encode_text(tokenizer.encode(flat[s:s + chunk], max_len).to(device))
+               for s in range(0, len(flat), chunk)]
     img_of = emb["owners"]
     itc_pos = (emb["img"][img_of] * emb["txt"]).sum(1)
-    itc_neg_flat = (emb["img"][img_of[owner_caption]] * torch.cat([t["emb"].cpu() for t in neg_txt])).sum(1) if flat else torch.zeros(0)
+    neg_emb = torch.cat([t["emb"].cpu() for t in neg_txt]) if flat else None
+    itc_neg_flat = (emb["img"][img_of[owner_caption]] * neg_emb).sum(1) if flat else torch.zeros(0)
     itm_pos = _itm_prob(model, emb["itm_tokens"][img_of], emb["txt_tokens"], device, chunk)
-    itm_neg_flat = _itm_prob(model, emb["itm_tokens"][img_of[owner_caption]],
-                             torch.cat([t["tokens"].cpu() for t in neg_txt]) if flat else emb["txt_tokens"][:0], device, chunk)
-    return {"valid": valid, "itc": (itc_pos, _scatter(itc_neg_flat, valid)), "itm": (itm_pos, _scatter(itm_neg_flat, valid))}
+    neg_tokens = torch.cat([t["tokens"].cpu() for t in neg_txt]) if flat else emb["txt_tokens"][:0]
+    itm_neg_flat = _itm_prob(model, emb["itm_tokens"][img_of[owner_caption]], neg_tokens, device, chunk)
+    return {"valid": valid, "itc": (itc_pos, _scatter(itc_neg_flat, valid)),
+            "itm": (itm_pos, _scatter(itm_neg_flat, valid))}
 
 
 def _scatter(flat: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
@@ -109,8 +116,8 @@ def _scatter(flat: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
 
 
 def _itm_prob(model, image_tokens, text_tokens, device, chunk) -> torch.Tensor:
-    probs = [model.itm_logits(image_tokens[s:s + chunk].to(device), text_tokens[s:s + chunk].to(device)).softmax(1)[:, 1].cpu()
-             for s in range(0, text_tokens.shape[0], chunk)]
+    probs = [model.itm_logits(image_tokens[s:s + chunk].to(device), text_tokens[s:s + chunk].to(device))
+             .softmax(1)[:, 1].cpu() for s in range(0, text_tokens.shape[0], chunk)]
     return torch.cat(probs) if probs else torch.zeros(0)
 
 
@@ -128,9 +135,6 @@ def retrieval_report(model, split: VLSplit, tokenizer, max_len: int, device="cpu
 
 def efficiency(model, inputs: tuple, energy_model: str = "45nm-fp32") -> dict:
     """The ashbench profiler's counts (MACs, synops, spikes, firing rate) and energy on ``inputs``."""
-    from ashbench.energy import estimate_energy
-    from ashbench.profiler.engine import profile
-
     prof = profile(model, inputs, layout="B", batch_size=None, spikes="binary").to_dict()
     return {"batch_size": int(inputs[0].shape[0]), "profile": prof, "energy": estimate_energy(prof, energy_model)}
 
@@ -148,17 +152,15 @@ def package_versions() -> dict[str, str]:
 def evaluate(checkpoint: str, *, split: str = "test", profile: bool = True, batch_size: int = 16,
              energy_model: str = "45nm-fp32", timesteps: int | None = None, device: str | None = None) -> dict:
     """Evaluate a checkpoint on a split of its own data set; a JSON-able dict (see the module doc)."""
-    from ashbench.ashnet.checkpoint import load_model
-    from ashbench.ashnet.workloads import example_inputs
-
     started = time.perf_counter()
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     model, cfg, tokenizer = load_model(checkpoint)
     if timesteps is not None:
         model.set_timesteps(timesteps)
-    torch.manual_seed(cfg.train.seed)
     data = load_split(cfg.data, split)
-    report = retrieval_report(model.to(device), data, tokenizer, cfg.model.max_text_len, device)
+    with torch.random.fork_rng(devices=[]):  # Poisson encoding draws from the RNG: seeded, then restored
+        torch.manual_seed(cfg.train.seed)
+        report = retrieval_report(model.to(device), data, tokenizer, cfg.model.max_text_len, device)
     result = {"checkpoint": str(checkpoint), "config_name": cfg.name, "config": cfg.to_dict(),
               "seed": cfg.train.seed, "data_seed": cfg.data.seed, "split": split, "mode": cfg.model.mode,
               "timesteps": model.timesteps, **report}

@@ -29,7 +29,6 @@ from ashbench.ashnet.config import VLConfig
 from ashbench.ashnet.neurons import make_neuron
 from ashbench.errors import InputError
 
-
 # --- building blocks ------------------------------------------------------------------------
 
 class TransformerBlock(nn.Module):
@@ -202,7 +201,8 @@ class AbstractEncoder(nn.Module):
         if self.step_logits is None:
             return per_step.mean(0)
         if self.step_logits.numel() != per_step.shape[0]:
-            raise InputError(f"weighted decoding was trained for T={self.step_logits.numel()}, not T={per_step.shape[0]}")
+            raise InputError(f"weighted decoding was trained for T={self.step_logits.numel()}, "
+                             f"not T={per_step.shape[0]}")
         return torch.einsum("t,t...->...", self.step_logits.softmax(0), per_step)
 
     def forward(self, tokens: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, list[torch.Tensor]]:

@@ -17,6 +17,7 @@ import json
 import math
 import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -25,12 +26,13 @@ import torch
 import torch.distributed as dist
 
 from ashbench.ashnet.checkpoint import load_checkpoint, load_state, save_checkpoint
+from ashbench.ashnet.config import VLConfig, apply_overrides, load_config
 from ashbench.ashnet.data import has_split, load_split
 from ashbench.ashnet.data.tokenizer import WordTokenizer
-from ashbench.errors import AshbenchError, CheckpointError
-from ashbench.ashnet.objectives import VLObjective
+from ashbench.ashnet.evaluate import retrieval_report
 from ashbench.ashnet.model import build_model
-from ashbench.ashnet.config import VLConfig, apply_overrides, load_config
+from ashbench.ashnet.objectives import VLObjective
+from ashbench.errors import AshbenchError, CheckpointError
 
 RESUMABLE_DIFFERENCES = {"train.log_every", "train.checkpoint_every", "train.threads"}
 
@@ -69,7 +71,8 @@ class TextBank:
     def __init__(self, split, tokenizer: WordTokenizer, max_len: int):
         self.captions = split.captions
         self.ids = [tokenizer.encode(caps, max_len) for caps in split.captions]
-        self.neg_ids = [[tokenizer.encode(ns, max_len) if ns else None for ns in per_image] for per_image in split.negatives]
+        self.neg_ids = [[tokenizer.encode(ns, max_len) if ns else None for ns in per_image]
+                        for per_image in split.negatives]
 
 
 def resolve_config(config: VLConfig | str | Path, overrides=()) -> VLConfig:
@@ -125,15 +128,30 @@ def _setup_distributed() -> tuple[int, int, torch.device]:
     return rank, world, device
 
 
-def _seed_and_determinism(cfg: VLConfig) -> None:
-    torch.manual_seed(cfg.train.seed)
-    torch.use_deterministic_algorithms(True, warn_only=torch.cuda.is_available())
-    if cfg.train.threads:
-        torch.set_num_threads(cfg.train.threads)
+@contextmanager
+def _seeded_and_deterministic(cfg: VLConfig):
+    """Inside: the global RNG seeded with the train seed, deterministic algorithms on, and
+    ``train.threads`` CPU threads. Afterwards the caller's RNG state, deterministic-algorithm
+    setting and thread count are restored."""
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    threads = torch.get_num_threads()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(cfg.train.seed)
+        torch.use_deterministic_algorithms(True, warn_only=torch.cuda.is_available())
+        if cfg.train.threads:
+            torch.set_num_threads(cfg.train.threads)
+        try:
+            yield
+        finally:
+            torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
+            torch.set_num_threads(threads)
 
 
 def _optimizer(model: torch.nn.Module, cfg) -> torch.optim.Optimizer:
-    """AdamW; no weight decay on biases, norms, scalars and embeddings of positions."""
+    """AdamW; weight decay on every parameter of 2 or more dimensions (weight matrices, conv
+    kernels, embeddings and the position embeddings), none on 1-D and scalar ones (biases, norm
+    scales, r, the temperature, per-step weights)."""
     decay = [p for p in model.parameters() if p.dim() >= 2]
     rest = [p for p in model.parameters() if p.dim() < 2]
     return torch.optim.AdamW([{"params": decay, "weight_decay": cfg.weight_decay},
@@ -179,11 +197,15 @@ def train(config: VLConfig | str | Path, out_dir: str | Path, *, overrides=(), r
           callback: Callable[[dict], None] | None = None) -> TrainResult:
     """Train an ASH-Net; ``callback(record)`` gets every step's record (step, steps, losses, lr, ...).
 
-    Raises ConfigError, DataError, CheckpointError, or TrainingDivergedError on a non-finite loss."""
+    Raises ConfigError, DataError, CheckpointError, or TrainingDivergedError on a non-finite loss.
+    The caller's RNG state, deterministic-algorithm setting and thread count are left as they were."""
     cfg = resolve_config(config, overrides)
+    with _seeded_and_deterministic(cfg):
+        return _train(cfg, Path(out_dir), resume, callback)
+
+
+def _train(cfg: VLConfig, out: Path, resume: bool, callback) -> TrainResult:
     rank, world, device = _setup_distributed()
-    _seed_and_determinism(cfg)
-    out = Path(out_dir)
     split = load_split(cfg.data, "train")
     tokenizer = WordTokenizer.build([t for caps in split.captions for t in caps] +
                                     [t for per in split.negatives for ns in per for t in ns])
@@ -193,9 +215,12 @@ def train(config: VLConfig | str | Path, out_dir: str | Path, *, overrides=(), r
     if saved_tok is not None and saved_tok.vocab != tokenizer.vocab:
         raise CheckpointError(f"cannot resume from {out / 'last.pt'}: its vocabulary differs from the data's")
     objective = VLObjective(model, cfg.loss)
-    runner = torch.nn.parallel.DistributedDataParallel(objective, find_unused_parameters=True) if world > 1 else objective
+    runner = objective
+    if world > 1:
+        runner = torch.nn.parallel.DistributedDataParallel(objective, find_unused_parameters=True)
     bank = TextBank(split, tokenizer, cfg.model.max_text_len)
-    last = _loop(cfg, runner, model, optimizer, bank, split.images, tokenizer, out, start, rank, world, device, callback)
+    last = _loop(cfg, runner, model, optimizer, bank, split.images, tokenizer, out, start, rank, world, device,
+                 callback)
     return _finish(cfg, model, tokenizer, out, last, rank, device)
 
 
@@ -249,8 +274,6 @@ def _append_jsonl(path: Path, record: dict) -> None:
 
 
 def _finish(cfg, model, tokenizer, out: Path, last: dict, rank: int, device) -> TrainResult:
-    from ashbench.ashnet.evaluate import retrieval_report
-
     wall = last.get("elapsed_s", 0.0)
     val = {}
     if rank == 0 and has_split(cfg.data, "val"):

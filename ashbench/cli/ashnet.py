@@ -15,8 +15,10 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 
 
 def train_command(
-    config: str = typer.Argument("ashnet-default", help="Config name (ashnet-default, ashnet-ann, ashnet-snn, test-tiny, ...) or a TOML file."),
-    overrides: Optional[List[str]] = typer.Argument(None, help="key=value overrides, e.g. model.timesteps=2 train.steps=500."),
+    config: str = typer.Argument("ashnet-default", help="Config name (ashnet-default, ashnet-ann, ashnet-snn, "
+                                                        "test-tiny, ...) or a TOML file."),
+    overrides: Optional[List[str]] = typer.Argument(None, help="key=value overrides, e.g. model.timesteps=2 "
+                                                              "train.steps=500."),
     out: Path = typer.Option(Path("runs/ashnet"), "--out", "-o", help="Run folder: metrics.jsonl, last.pt, model.pt."),
     resume: bool = typer.Option(True, "--resume/--no-resume", help="Continue from OUT/last.pt when it exists."),
 ) -> None:

@@ -10,7 +10,8 @@ from ashbench.cli.options import check_at_least, check_choice, emit
 
 
 def energy_command(
-    model: Optional[str] = typer.Option(None, "--model", "-m", help="Registered model name or path/to/file.py:factory."),
+    model: Optional[str] = typer.Option(None, "--model", "-m",
+                                        help="Registered model name or path/to/file.py:factory."),
     checkpoint: Optional[str] = typer.Option(None, "--checkpoint", help="Checkpoint (state dict) to load."),
     timesteps: Optional[int] = typer.Option(None, "--timesteps", "-T", help="Time steps T (passed to the factory)."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b", help="Example batch size."),

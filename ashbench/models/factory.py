@@ -35,14 +35,22 @@ def load_factory(spec: str):
     return factory
 
 
+_USER_MODULES: dict[Path, object] = {}
+
+
 def _import_file(path: str):
-    spec = importlib.util.spec_from_file_location(f"ashbench_user_{Path(path).stem}", path)
-    module = importlib.util.module_from_spec(spec)
-    try:
-        spec.loader.exec_module(module)
-    except Exception as exc:  # any error in user code is the user's to see, as one line
-        raise FactoryError(f"cannot import {path}: {type(exc).__name__}: {exc}") from exc
-    return module
+    """A user's Python file as a module, imported once per process (so a factory and a neuron class
+    named from the same file are the same class)."""
+    key = Path(path).resolve()
+    if key not in _USER_MODULES:
+        spec = importlib.util.spec_from_file_location(f"ashbench_user_{key.stem}", key)
+        module = importlib.util.module_from_spec(spec)
+        try:
+            spec.loader.exec_module(module)
+        except Exception as exc:  # any error in user code is the user's to see, as one line
+            raise FactoryError(f"cannot import {path}: {type(exc).__name__}: {exc}") from exc
+        _USER_MODULES[key] = module
+    return _USER_MODULES[key]
 
 
 def import_class(spec: str) -> type:

@@ -58,7 +58,8 @@ def build_profile(model, run, model_name, batch, layout, spikes, input_t) -> Pro
     steps = LayerRecord("", "", 0)
     _op_records(run, layers, totals, branches, by_op)
     _neuron_records(run, layers, totals, branches, steps)
-    unsupported = [{"op": op, "module": module, "calls": calls} for (op, module), calls in sorted(run.unsupported.items())]
+    unsupported = [{"op": op, "module": module, "calls": calls}
+                   for (op, module), calls in sorted(run.unsupported.items())]
     return Profile(model_name, batch, layout, spikes, [r for r in layers.values() if _ran(r)], totals, branches,
                    by_op, unsupported, steps.spikes_per_step, steps.units_per_step,
                    layers[""].params, input_t)

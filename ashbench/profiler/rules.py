@@ -127,7 +127,8 @@ def _norm_training_like(affine: bool, numel: int) -> int:
 
 def _batch_norm(ctx, args, kwargs, out):
     x, weight, training = args[0], args[1], args[5]
-    ops = _norm_training_like(weight is not None, x.numel()) if training else x.numel() * (2 if weight is not None else 1)
+    affine = weight is not None
+    ops = _norm_training_like(affine, x.numel()) if training else x.numel() * (2 if affine else 1)
     return _spiking(ctx, args[:1]), {"elementwise_ops": ops}
 
 
@@ -203,7 +204,8 @@ FREE_OPS = frozenset(_overloads([
     "set_", "masked_select", "nonzero", "bernoulli", "bernoulli_", "uniform_", "normal_", "item", "_local_scalar_dense",
     "flip", "roll", "tril", "triu", "select_scatter", "slice_scatter", "index_put_", "index_put", "scatter",
     "scatter_", "sort", "topk", "argsort", "_assert_async", "_assert_tensor_metadata", "sym_size", "sym_numel",
-    "sym_stride", "sym_storage_offset", "is_nonzero", "equal", "one_hot", "pad", "reflection_pad2d", "replication_pad2d",
+    "sym_stride", "sym_storage_offset", "is_nonzero", "equal", "one_hot", "pad", "reflection_pad2d",
+    "replication_pad2d",
     "upsample_nearest2d", "_pin_memory", "record_stream", "dropout", "native_dropout", "feature_dropout",
 ]))
 

@@ -19,6 +19,7 @@ import torch
 
 from ashbench.errors import InputError
 
+
 @dataclass(frozen=True)
 class SpikeSemantics:
     """``kind`` is 'binary', 'ternary' or 'multi'; ``max_events`` the largest value (multi: N)."""

@@ -85,7 +85,8 @@ def region(o: ShapeObject) -> str:
     return row if col == "center" else f"{row} {col}"
 
 
-ALL_REGIONS = tuple(sorted({region(ShapeObject("", "", "", (c + 0.5) / 3, (r + 0.5) / 3)) for r in range(3) for c in range(3)}))
+ALL_REGIONS = tuple(sorted({region(ShapeObject("", "", "", (c + 0.5) / 3, (r + 0.5) / 3))
+                            for r in range(3) for c in range(3)}))
 
 
 # --- rendering -----------------------------------------------------------------------------
