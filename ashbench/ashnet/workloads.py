@@ -48,7 +48,9 @@ def ashnet(batch_size: int = 16, timesteps: int | None = None, checkpoint: str |
     return _workload(model, cfg, tokenizer, batch_size, timesteps, {"checkpoint": path, "trained": True})
 
 
-def _tiny(name: str, batch_size: int, timesteps: int | None, checkpoint: str | None) -> Workload:
+def _untrained_or_checkpoint(name: str, batch_size: int, timesteps: int | None,
+                             checkpoint: str | None) -> Workload:
+    """The preset ``name`` with seeded random weights, or the model of ``checkpoint`` when given."""
     if checkpoint:
         return ashnet(batch_size=batch_size, timesteps=timesteps, checkpoint=checkpoint)
     cfg = load_config(name)
@@ -60,10 +62,10 @@ def _tiny(name: str, batch_size: int, timesteps: int | None, checkpoint: str | N
 @register_model("test-ashnet-tiny")
 def ashnet_tiny(batch_size: int = 16, timesteps: int | None = None, checkpoint: str | None = None) -> Workload:
     """Tiny untrained hybrid ASH-Net (32x32 images, T=2) for tests."""
-    return _tiny("test-tiny", batch_size, timesteps, checkpoint)
+    return _untrained_or_checkpoint("test-tiny", batch_size, timesteps, checkpoint)
 
 
 @register_model("test-ashnet-tiny-snn")
 def ashnet_tiny_snn(batch_size: int = 16, timesteps: int | None = None, checkpoint: str | None = None) -> Workload:
     """Tiny untrained SNN-mode ASH-Net (minimal stem + spiking encoder) for tests."""
-    return _tiny("test-tiny-snn", batch_size, timesteps, checkpoint)
+    return _untrained_or_checkpoint("test-tiny-snn", batch_size, timesteps, checkpoint)

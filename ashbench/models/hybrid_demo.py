@@ -39,7 +39,9 @@ class SpikingBranch(nn.Module):
         return s.mean(0)  # rate decoding over T
 
 
-class TextEncoder(nn.Module):
+class DemoTextEncoder(nn.Module):
+    """One attention layer and an MLP over token embeddings, mean-pooled."""
+
     def __init__(self, vocab: int, dim: int, heads: int):
         super().__init__()
         self.heads = heads
@@ -65,7 +67,7 @@ class HybridDemo(nn.Module):
         self.snn = SpikingBranch(width, timesteps)
         self.r = nn.Parameter(torch.tensor(0.5))
         self.image_proj = nn.Linear(width, dim)
-        self.text = TextEncoder(vocab, dim, heads=2)
+        self.text = DemoTextEncoder(vocab, dim, heads=2)
 
     def forward(self, images: torch.Tensor, tokens: torch.Tensor) -> torch.Tensor:
         f = self.stem(images)

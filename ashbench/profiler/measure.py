@@ -9,6 +9,8 @@ from ashbench.energy import estimate_energy, get_energy_model
 from ashbench.models.factory import DEFAULT_MODEL, resolve_workload
 from ashbench.profiler.engine import profile
 from ashbench.profiler.fvcore_check import check_against_fvcore
+from ashbench.profiler.inputs import normalise_layout
+from ashbench.profiler.spikes import parse_semantics
 from ashbench.report.profile_report import report_dict
 
 DEFAULT_ENERGY_MODELS = ("45nm-fp32",)
@@ -21,7 +23,10 @@ def energy_report(model: str | None = None, *, checkpoint=None, timesteps=None, 
 
     With ``check_fvcore`` the document gains ``fvcore_check``: rows {family, ashbench, fvcore,
     equal} of dense counts over the whole batch (see ``ashbench.profiler.fvcore_check``)."""
-    priced = [get_energy_model(m) for m in (energy_models or DEFAULT_ENERGY_MODELS)]  # fail fast on bad models
+    parse_semantics(spikes)  # bad options fail before any model is built
+    if layout is not None:
+        normalise_layout(layout)
+    priced = [get_energy_model(m) for m in (energy_models or DEFAULT_ENERGY_MODELS)]
     workload = resolve_workload(model, batch_size=batch_size, timesteps=timesteps, checkpoint=checkpoint,
                                 layout=layout, neuron_classes=neuron_classes)
     prof = profile(workload.model, workload.inputs, layout=workload.layout, spikes=spikes, strict=strict,
