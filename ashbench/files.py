@@ -69,23 +69,29 @@ def write_atomic(path: str | os.PathLike, data: str | bytes | Callable[[BinaryIO
     return target
 
 
-def read_toml(path: str | os.PathLike, error: type[AshbenchError], what: str) -> dict:
-    """Parse a TOML file; raise ``error`` naming ``what`` when it is missing or malformed."""
+def _read_text(path: str | os.PathLike, error: type[AshbenchError], what: str) -> str:
     file = Path(path)
     if not file.is_file():
         raise error(f"{what} not found: {path}")
     try:
-        return tomllib.loads(file.read_text(encoding="utf-8"))
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        return file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise error(f"{what} {path} is not UTF-8 text: {exc}") from None
+
+
+def read_toml(path: str | os.PathLike, error: type[AshbenchError], what: str) -> dict:
+    """Parse a TOML file; raise ``error`` naming ``what`` when it is missing or malformed."""
+    text = _read_text(path, error, what)
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         raise error(f"malformed {what} TOML {path}: {exc}") from None
 
 
 def read_json(path: str | os.PathLike, error: type[AshbenchError], what: str):
     """Parse a JSON file; raise ``error`` naming ``what`` when it is missing or malformed."""
-    file = Path(path)
-    if not file.is_file():
-        raise error(f"{what} not found: {path}")
+    text = _read_text(path, error, what)
     try:
-        return json.loads(file.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
         raise error(f"{what} {path} is not JSON: {exc}") from None
