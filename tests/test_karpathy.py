@@ -89,7 +89,8 @@ def test_vl_train_and_evaluate_on_a_karpathy_set(vl_karpathy, tmp_path):
     from ashbench.ashnet.train import train
 
     path, root = vl_karpathy
-    overrides = ["data.dataset=karpathy", f"data.karpathy_json={path}", f"data.image_root={root}", "train.steps=2"]
+    overrides = ["data.dataset=karpathy", f"data.karpathy_json={path}", f"data.image_root={root}", "train.steps=2",
+                 "train.batch_size=2"]  # the set has 2 training images
     result = train("test-tiny", tmp_path / "run", overrides=overrides)
     assert result.val["n_images"] == 1
     report = evaluate(result.checkpoint, profile=False)

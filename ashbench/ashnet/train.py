@@ -25,16 +25,25 @@ from typing import Callable
 import torch
 import torch.distributed as dist
 
-from ashbench.ashnet.checkpoint import load_checkpoint, load_state, save_checkpoint
+from ashbench.ashnet.checkpoint import (
+    load_checkpoint,
+    load_optimizer_state,
+    load_state,
+    read_config_and_vocab,
+    save_checkpoint,
+)
 from ashbench.ashnet.config import VLConfig, apply_overrides, load_config
 from ashbench.ashnet.data import has_split, load_split
 from ashbench.ashnet.data.tokenizer import WordTokenizer
 from ashbench.ashnet.evaluate import retrieval_report
 from ashbench.ashnet.model import build_model
 from ashbench.ashnet.objectives import VLObjective
-from ashbench.errors import AshbenchError, CheckpointError
+from ashbench.errors import AshbenchError, CheckpointError, ConfigError, InputError
+from ashbench.files import check_output_path, write_atomic
 
-RESUMABLE_DIFFERENCES = {"train.log_every", "train.checkpoint_every", "train.threads"}
+# Config keys that may differ between a run and the checkpoint it resumes from: logging, threads,
+# and the learning rate (to continue a diverged run with a smaller one; the log records lr per step).
+RESUMABLE_DIFFERENCES = {"train.log_every", "train.checkpoint_every", "train.threads", "train.lr"}
 
 
 class TrainingDivergedError(AshbenchError):
@@ -162,17 +171,30 @@ def _config_differences(a: dict, b: dict) -> list[str]:
     return [f"{s}.{k}" for s in a if isinstance(a[s], dict) for k in a[s] if a[s][k] != b.get(s, {}).get(k)]
 
 
-def _resume(path: Path, cfg: VLConfig, model, optimizer) -> tuple[int, WordTokenizer | None]:
+@dataclass
+class Resumed:
+    """Where a run continues: the checkpoint's step, vocabulary and training seconds so far."""
+
+    step: int = 0
+    tokenizer: WordTokenizer | None = None
+    elapsed_s: float = 0.0
+
+
+def _resume(path: Path, cfg: VLConfig, model, optimizer) -> Resumed:
     if not path.exists():
-        return 0, None
+        return Resumed()
     data = load_checkpoint(path)
-    differ = [d for d in _config_differences(cfg.to_dict(), data["config"]) if d not in RESUMABLE_DIFFERENCES]
+    saved, tokenizer = read_config_and_vocab(data, path)
+    differ = [d for d in _config_differences(cfg.to_dict(), saved.to_dict()) if d not in RESUMABLE_DIFFERENCES]
     if differ:
         raise CheckpointError(f"cannot resume from {path}: its config differs in {', '.join(differ)}")
+    if data["step"] > cfg.train.steps:
+        raise CheckpointError(f"cannot resume from {path}: it is at step {data['step']} > train.steps")
     load_state(model, data["model"], path)
     if "optimizer" in data:
-        optimizer.load_state_dict(data["optimizer"])
-    return int(data["step"]), WordTokenizer(list(data["vocab"]))
+        load_optimizer_state(optimizer, data["optimizer"], path)
+    elapsed = data["metrics"].get("elapsed_s", 0.0) if isinstance(data.get("metrics"), dict) else 0.0
+    return Resumed(data["step"], tokenizer, float(elapsed) if isinstance(elapsed, (int, float)) else 0.0)
 
 
 def _payload(cfg, tokenizer, model, step, optimizer=None, metrics=None) -> dict:
@@ -184,6 +206,7 @@ def _payload(cfg, tokenizer, model, step, optimizer=None, metrics=None) -> dict:
 
 
 def _record(step: int, cfg: VLConfig, losses: dict, model, started: float) -> dict:
+    """One step's log record; ``elapsed_s`` counts training seconds since step 1, across resumes."""
     rec = {"step": step, "steps": cfg.train.steps, "lr": lr_at(step, cfg.train), "batch_size": cfg.train.batch_size,
            "elapsed_s": time.perf_counter() - started}
     rec.update({k: float(v.detach()) for k, v in losses.items()})
@@ -206,30 +229,72 @@ def train(config: VLConfig | str | Path, out_dir: str | Path, *, overrides=(), r
 
 def _train(cfg: VLConfig, out: Path, resume: bool, callback) -> TrainResult:
     rank, world, device = _setup_distributed()
+    if rank == 0:
+        _prepare_out(out)
     split = load_split(cfg.data, "train")
+    if cfg.train.batch_size * world > len(split):
+        raise ConfigError(f"train.batch_size={cfg.train.batch_size} x {world} rank(s) exceeds the {len(split)} "
+                          f"training images (a batch holds distinct images)")
     tokenizer = WordTokenizer.build([t for caps in split.captions for t in caps] +
                                     [t for per in split.negatives for ns in per for t in ns])
     model = build_model(cfg, len(tokenizer)).to(device)
     optimizer = _optimizer(model, cfg.train)
-    start, saved_tok = _resume(out / "last.pt", cfg, model, optimizer) if resume else (0, None)
-    if saved_tok is not None and saved_tok.vocab != tokenizer.vocab:
+    resumed = _resume(out / "last.pt", cfg, model, optimizer) if resume else Resumed()
+    if resumed.tokenizer is not None and resumed.tokenizer.vocab != tokenizer.vocab:
         raise CheckpointError(f"cannot resume from {out / 'last.pt'}: its vocabulary differs from the data's")
     objective = VLObjective(model, cfg.loss)
     runner = objective
     if world > 1:
         runner = torch.nn.parallel.DistributedDataParallel(objective, find_unused_parameters=True)
     bank = TextBank(split, tokenizer, cfg.model.max_text_len)
-    last = _loop(cfg, runner, model, optimizer, bank, split.images, tokenizer, out, start, rank, world, device,
+    last = _loop(cfg, runner, model, optimizer, bank, split.images, tokenizer, out, resumed, rank, world, device,
                  callback)
     return _finish(cfg, model, tokenizer, out, last, rank, device)
 
 
-def _loop(cfg, runner, model, optimizer, bank, images, tokenizer, out, start, rank, world, device, callback) -> dict:
-    started, last = time.perf_counter(), {}
-    if rank == 0:
+def _prepare_out(out: Path) -> None:
+    """Create the run folder (one line on a file or an unwritable place) and remove the temporary
+    files of checkpoints a killed run was writing."""
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} is a file, not a run folder")
+    try:
         out.mkdir(parents=True, exist_ok=True)
-        if start == 0:
-            (out / "metrics.jsonl").unlink(missing_ok=True)  # a fresh run starts a fresh log
+    except OSError as exc:
+        raise InputError(f"cannot create run folder {out}: {exc.strerror}") from None
+    check_output_path(out / "metrics.jsonl")
+    for stale in [*out.glob(".last.pt.*"), *out.glob(".model.pt.*")]:
+        stale.unlink(missing_ok=True)
+
+
+def _resume_log(path: Path, start: int) -> dict:
+    """Make the log that of an uninterrupted run up to step ``start``: keep the training records of
+    steps <= start (a killed run may have logged later steps; a finished one its validation line).
+    Returns the last kept record ({} for a fresh run)."""
+    if start == 0:
+        path.unlink(missing_ok=True)
+        return {}
+    kept = [rec for rec in _read_jsonl(path) if "event" not in rec and rec.get("step", 0) <= start]
+    write_atomic(path, "".join(json.dumps(rec) + "\n" for rec in kept))
+    return kept[-1] if kept else {}
+
+
+def _read_jsonl(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    records = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError:
+            break  # a line cut by a kill: it and anything after it are redone
+    return [r for r in records if isinstance(r, dict)]
+
+
+def _loop(cfg, runner, model, optimizer, bank, images, tokenizer, out, resumed, rank, world, device,
+          callback) -> dict:
+    start = resumed.step
+    started = time.perf_counter() - resumed.elapsed_s
+    last = _resume_log(out / "metrics.jsonl", start) if rank == 0 else {}
     model.train()
     for step in range(start + 1, cfg.train.steps + 1):
         losses = _step(cfg, runner, model, optimizer, bank, images, step, rank, world, device, out)
@@ -238,6 +303,7 @@ def _loop(cfg, runner, model, optimizer, bank, images, tokenizer, out, start, ra
             _append_jsonl(out / "metrics.jsonl", rec)
             last = rec
         if rank == 0 and (step % cfg.train.checkpoint_every == 0 or step == cfg.train.steps):
+            _check_finite_weights(model, step, out)
             save_checkpoint(out / "last.pt", _payload(cfg, tokenizer, model, step, optimizer, rec))
         if callback is not None:
             callback(rec)
@@ -254,11 +320,14 @@ def _step(cfg, runner, model, optimizer, bank, images, step, rank, world, device
     batch = make_batch(bank, images, cfg, step, rank, world)
     batch = Batch(*(None if t is None else t.to(device) for t in vars(batch).values()))
     gen = torch.Generator(device=device).manual_seed(cfg.train.seed * 7919 + step * 31 + rank)
-    losses = compute_losses(runner, batch, gen)
+    try:
+        losses = compute_losses(runner, batch, gen)
+    except RuntimeError:
+        if all(torch.isfinite(p).all() for p in model.parameters()):
+            raise
+        raise _diverged("the weights became non-finite", step, out) from None  # e.g. sampling from NaN scores
     if not torch.isfinite(losses["loss"]).item():
-        kept = out / "last.pt"
-        raise TrainingDivergedError(f"loss became {float(losses['loss'].detach())} at step {step}; "
-                                    f"last good checkpoint: {kept if kept.exists() else 'none written yet'}")
+        raise _diverged(f"loss became {float(losses['loss'].detach())}", step, out)
     for group in optimizer.param_groups:
         group["lr"] = lr_at(step, cfg.train)
     optimizer.zero_grad(set_to_none=True)
@@ -266,6 +335,19 @@ def _step(cfg, runner, model, optimizer, bank, images, step, rank, world, device
     torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
     optimizer.step()
     return losses
+
+
+def _diverged(what: str, step: int, out: Path) -> TrainingDivergedError:
+    kept = out / "last.pt"
+    return TrainingDivergedError(f"{what} at step {step}; last good checkpoint: "
+                                 f"{kept if kept.exists() else 'none written yet'} (resume it with a smaller "
+                                 f"train.lr)")
+
+
+def _check_finite_weights(model, step: int, out: Path) -> None:
+    """Never overwrite the last good checkpoint with non-finite weights."""
+    if not all(torch.isfinite(p).all() for p in model.parameters()):
+        raise _diverged("the weights became non-finite", step, out)
 
 
 def _append_jsonl(path: Path, record: dict) -> None:

@@ -17,7 +17,7 @@ import torch
 from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode, _disable_current_modes
 
-from ashbench.errors import InputError, UnsupportedOpError, first_line
+from ashbench.errors import AshbenchError, InputError, UnsupportedOpError, first_line
 from ashbench.profiler.aggregate import build_profile
 from ashbench.profiler.counts import OP_FIELDS
 from ashbench.profiler.inputs import resolve_batch
@@ -238,8 +238,10 @@ def profile(model, inputs, *, layout: str = "B", batch_size: int | None = None, 
                 model(*args)
             finally:
                 run.resume()
-    except (RuntimeError, TypeError, ValueError, IndexError) as exc:
-        raise InputError(f"model forward failed on the given inputs: {first_line(exc)}") from exc
+    except (AshbenchError, RuleFailure):
+        raise
+    except Exception as exc:  # the user's model failed on the inputs: one line, whatever it raised
+        raise InputError(f"model forward failed on the given inputs: {type(exc).__name__}: {first_line(exc)}") from exc
     finally:
         for h in handles:
             h.remove()

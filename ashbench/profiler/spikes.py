@@ -95,6 +95,6 @@ def parse_semantics(spec: str) -> SpikeSemantics:
         return SpikeSemantics(spec)
     if isinstance(spec, str) and spec.startswith("multi:"):
         tail = spec.split(":", 1)[1]
-        if tail.isdigit() and int(tail) >= 1:
+        if tail.isascii() and tail.isdigit() and int(tail) >= 1:
             return SpikeSemantics("multi", int(tail))
     raise InputError(f"unknown spike semantics {spec!r}; use 'binary', 'ternary' or 'multi:N' with N >= 1")
