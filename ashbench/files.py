@@ -31,42 +31,61 @@ def _umask() -> int:
 
 
 def check_output_path(path: str | os.PathLike, error: type[AshbenchError] = InputError) -> Path:
-    """``path`` as a Path, after checking that a file can be written there (its folder exists and
-    is writable, and the path is not a folder); raises ``error`` with one line otherwise."""
+    """``path`` as a Path, after checking that a file can be written there: the path is not a
+    folder, its folder exists, and a file can be created in it (tried, then removed: permission
+    bits say nothing for root or a read-only file system). Raises ``error`` with one line otherwise."""
+    target = _checked_target(path, error)
+    fd, probe = _temp_file(target, ".probe", error)
+    os.close(fd)
+    os.unlink(probe)
+    return target
+
+
+def _checked_target(path: str | os.PathLike, error: type[AshbenchError]) -> Path:
     target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
     if target.is_dir():
         raise error(f"output path is a folder: {target}")
-    if not folder.is_dir():
-        raise error(f"output folder does not exist: {folder}")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise error(f"output folder is not writable: {folder}")
+    if not target.parent.is_dir():
+        raise error(f"output folder does not exist: {target.parent}")
     return target
+
+
+def _temp_file(target: Path, suffix: str, error: type[AshbenchError]) -> tuple[int, str]:
+    try:
+        return tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=suffix)
+    except OSError as exc:
+        raise error(f"cannot write in {target.parent}: {exc.strerror}") from None
 
 
 def write_atomic(path: str | os.PathLike, data: str | bytes | Callable[[BinaryIO], None], *,
                  make_parents: bool = False, error: type[AshbenchError] = InputError) -> Path:
     """Write ``data`` (text, bytes, or a function that writes to a binary handle) to ``path``
     atomically: temp file in the same folder, fsync, rename; the temp file is removed on failure."""
-    target = Path(path)
     if make_parents:
-        target.parent.mkdir(parents=True, exist_ok=True)
-    check_output_path(target, error)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    target = _checked_target(path, error)
+    fd, tmp = _temp_file(target, ".tmp", error)
     try:
-        with os.fdopen(fd, "wb") as handle:
-            if callable(data):
-                data(handle)
-            else:
-                handle.write(data.encode("utf-8") if isinstance(data, str) else data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, target)
+        _write_and_rename(fd, tmp, target, data)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise error(f"cannot write {target}: {exc.strerror or exc}") from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return target
+
+
+def _write_and_rename(fd: int, tmp: str, target: Path, data) -> None:
+    with os.fdopen(fd, "wb") as handle:
+        if callable(data):
+            data(handle)
+        else:
+            handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.chmod(tmp, 0o666 & ~_umask())
+    os.replace(tmp, target)
 
 
 def _read_text(path: str | os.PathLike, error: type[AshbenchError], what: str) -> str:

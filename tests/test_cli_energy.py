@@ -87,6 +87,28 @@ class Doubled(neuron.IFNode):
 
 def double_spikes():
     return nn.Sequential(nn.Linear(4, 4), Doubled()), (torch.ones(2, 4) * 5,)
+
+class Divides(neuron.IFNode):
+    def forward(self, x):
+        return 1 // 0
+
+class Looks(nn.Module):
+    def forward(self, x):
+        return {}["missing"]
+
+def zero_division():
+    return nn.Sequential(nn.Linear(4, 4), Divides()), (torch.ones(2, 4),)
+
+def key_error():
+    return Looks(), (torch.ones(2, 4),)
+
+def exits():
+    import sys
+    sys.exit(0)
+
+def chatty(batch_size=2):
+    print("building the model")
+    return nn.Linear(4, 3), (torch.rand(batch_size, 4),)
 '''
 
 
@@ -121,12 +143,21 @@ def bad_files(tmp_path):
     (tmp_path / "corrupt.pt").write_bytes(b"\x00not a checkpoint")
     torch.save(torch.nn.Linear(7, 7).state_dict(), tmp_path / "other.pt")
     (tmp_path / "bad.toml").write_text("name = [")
+    (tmp_path / "empty.pt").write_bytes(b"")
+    (tmp_path / "text.pt").write_text("these are not weights\n")
     return tmp_path
 
 
 # (arguments with {f} = the factories file and {d} = the folder of bad files, expected message)
 BAD_INPUTS = [
     (["--model", "no-such-model"], "unknown model 'no-such-model'; valid models:"),
+    (["--model", "{f}:zero_division"], "model forward failed on the given inputs: ZeroDivisionError"),
+    (["--model", "{f}:key_error"], "model forward failed on the given inputs: KeyError: 'missing'"),
+    (["--model", "{f}:exits"], "called sys.exit(0)"),
+    (["--model", "{f}:good", "--checkpoint", "{d}/empty.pt"], "corrupt or unreadable checkpoint"),
+    (["--model", "{f}:good", "--checkpoint", "{d}/text.pt"], "corrupt or unreadable checkpoint"),
+    (TINY + ["--timesteps", "1000000"], "--timesteps 1000000 exceeds the limit of 10,000 time steps"),
+    (TINY + ["--spikes", "multi:²"], "unknown spike semantics 'multi:²'"),
     (["--model", "{d}/nope.py:f"], "factory file not found"),
     (["--model", "{f}:missing"], "has no function 'missing'"),
     (["--model", "{f}:wrong"], "must return (model, example_inputs)"),
@@ -166,14 +197,24 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(factories, bad_files, a
     assert sorted(p.name for p in bad_files.iterdir()) == before  # no temporary file left
 
 
-@pytest.mark.parametrize("where", ["folder", "missing folder"])
-def test_output_path_is_checked_before_profiling(tmp_path, where):
-    """A folder or a path in a missing folder as --output fails at once, in one line."""
+@pytest.mark.parametrize("where", ["folder", "missing folder", "/proc"])
+def test_output_path_is_checked_before_profiling(tmp_path, where, monkeypatch):
+    """A folder, a path in a missing folder or a place where no file can be created as --output
+    fails in one line before the model is profiled."""
     missing = tmp_path / "no"
     target, expected = {"folder": (tmp_path, f"output path is a folder: {tmp_path}"),
-                        "missing folder": (missing / "r.json", f"output folder does not exist: {missing}")}[where]
+                        "missing folder": (missing / "r.json", f"output folder does not exist: {missing}"),
+                        "/proc": ("/proc/x", "cannot write in /proc: ")}[where]
+    monkeypatch.setattr("ashbench.profiler.measure.profile", lambda *a, **k: pytest.fail("profiled first"))
     result = invoke(*TINY, "--output", target)
-    assert (result.exit_code, result.stderr) == (2, f"error: {expected}\n")
+    assert result.exit_code == 2 and result.stderr.startswith(f"error: {expected}") and result.stderr.count("\n") == 1
+
+
+def test_what_a_factory_prints_goes_to_stderr_so_json_stays_valid(factories):
+    result = invoke("--model", f"{factories}:chatty", "--format", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["totals"]["macs"] == 12  # Linear(4, 3): 4 * 3 MACs per sample
+    assert result.stderr == "building the model\n"
 
 
 def test_user_neuron_class_is_counted_as_a_neuron(tmp_path):

@@ -6,7 +6,7 @@ from typing import List, Optional
 
 import typer
 
-from ashbench.cli.options import check_at_least, check_choice, emit
+from ashbench.cli.options import check_at_least, check_choice, emit, user_code_prints_to_stderr
 
 
 def energy_command(
@@ -39,9 +39,10 @@ def energy_command(
     check_at_least("--depth", depth, 0)
     if output:
         check_output_path(output)
-    doc = energy_report(model, checkpoint=checkpoint, timesteps=timesteps, batch_size=batch_size,
-                        energy_models=energy_model, strict=strict, spikes=spikes, layout=layout,
-                        neuron_classes=neuron_class, check_fvcore=check_fvcore)
+    with user_code_prints_to_stderr():
+        doc = energy_report(model, checkpoint=checkpoint, timesteps=timesteps, batch_size=batch_size,
+                            energy_models=energy_model, strict=strict, spikes=spikes, layout=layout,
+                            neuron_classes=neuron_class, check_fvcore=check_fvcore)
     emit(render(doc, fmt, by, depth), output)
 
 

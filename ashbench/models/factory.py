@@ -9,7 +9,6 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import inspect
-import pickle
 from pathlib import Path
 
 import torch
@@ -19,6 +18,9 @@ from ashbench.models import MODELS
 from ashbench.models.registry import Workload, call_factory
 
 DEFAULT_MODEL = "ashnet"
+# Per-step counts are kept for every time step, and no SNN in the literature runs this long:
+# a larger --timesteps is refused before any model is built.
+MAX_TIMESTEPS = 10_000
 
 
 def load_factory(spec: str):
@@ -47,8 +49,10 @@ def _import_file(path: str):
         module = importlib.util.module_from_spec(spec)
         try:
             spec.loader.exec_module(module)
+        except SystemExit as exc:
+            raise FactoryError(f"cannot import {path}: it called sys.exit({exc.code!r})") from None
         except Exception as exc:  # any error in user code is the user's to see, as one line
-            raise FactoryError(f"cannot import {path}: {type(exc).__name__}: {exc}") from exc
+            raise FactoryError(f"cannot import {path}: {type(exc).__name__}: {first_line(exc)}") from exc
         _USER_MODULES[key] = module
     return _USER_MODULES[key]
 
@@ -74,6 +78,8 @@ def resolve_workload(spec: str | None, *, batch_size=None, timesteps=None, check
     ``neuron_classes`` (classes or 'module:Class' strings) join the workload's own."""
     if timesteps is not None and timesteps <= 0:
         raise InputError(f"--timesteps must be >= 1, got {timesteps}")
+    if timesteps is not None and timesteps > MAX_TIMESTEPS:
+        raise InputError(f"--timesteps {timesteps} exceeds the limit of {MAX_TIMESTEPS:,} time steps")
     if batch_size is not None and batch_size <= 0:
         raise InputError(f"--batch-size must be >= 1, got {batch_size}")
     if checkpoint is not None and not Path(checkpoint).is_file():
@@ -86,8 +92,10 @@ def resolve_workload(spec: str | None, *, batch_size=None, timesteps=None, check
                                 checkpoint=checkpoint if pass_checkpoint else None)
     except AshbenchError:
         raise
+    except SystemExit as exc:
+        raise FactoryError(f"factory {spec!r} called sys.exit({exc.code!r})") from None
     except Exception as exc:  # anything else from user code is the factory's failure, in one line
-        raise FactoryError(f"factory {spec!r} failed: {type(exc).__name__}: {exc}") from exc
+        raise FactoryError(f"factory {spec!r} failed: {type(exc).__name__}: {first_line(exc)}") from exc
     workload = _as_workload(produced, spec, layout)
     workload.neuron_classes = tuple(workload.neuron_classes) + extra
     if checkpoint is not None and not pass_checkpoint:
@@ -113,8 +121,8 @@ def load_state_dict_file(model, path: str) -> None:
     """Load a state dict (or {'state_dict'|'model': ...}) with weights_only=True."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except (RuntimeError, pickle.UnpicklingError, EOFError, ValueError, OSError, KeyError) as exc:
-        raise CheckpointError(f"corrupt or unreadable checkpoint {path}: {first_line(exc)}") from exc
+    except Exception as exc:  # whatever torch.load raises on a damaged file (EOFError, KeyError, IndexError, ...)
+        raise CheckpointError(f"corrupt or unreadable checkpoint {path}: {first_line(exc)}") from None
     if isinstance(state, dict):
         state = state.get("state_dict", state.get("model", state))
     if not isinstance(state, dict):
