@@ -3,12 +3,21 @@ writes ``runs.csv`` (atomically), so parallel jobs (``jobs > 1``) never race on 
 
 from __future__ import annotations
 
+import ctypes
+import fcntl
 import json
+import os
+import signal
+import socket
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 
+from ashbench.errors import ResultsError
 from ashbench.files import write_atomic
 from ashbench.sweeps.runs_table import append_row, done_ids
 from ashbench.sweeps.spec import RunSpec, SweepSpec, effective_axis_value, expand, load_spec, validate_runs
@@ -32,7 +41,33 @@ def plan(spec_path: str) -> tuple[SweepSpec, list[RunSpec], set]:
 
 def run_sweep(spec_path: str, *, jobs: int = 1, callback=None) -> SweepResult:
     """Run every pending configuration; ``callback(event, run, row)`` after each (event:
-    'skipped' or 'finished')."""
+    'skipped' or 'finished'). One sweep per results folder at a time (ResultsError otherwise)."""
+    spec = load_spec(spec_path)
+    with sweep_lock(spec.folder):
+        return _run_locked(spec_path, jobs, callback)
+
+
+@contextmanager
+def sweep_lock(folder: Path):
+    """Hold ``folder/.sweep.lock`` (an exclusive ``flock``, released by the kernel when the process
+    dies, however it dies) while a sweep writes there; ResultsError naming the holder if taken."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / ".sweep.lock"
+    with open(path, "a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise ResultsError(f"another sweep is writing to {folder} ({holder}); wait for it or stop it") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} on {socket.gethostname()}\n")
+        handle.flush()
+        yield
+
+
+def _run_locked(spec_path: str, jobs: int, callback) -> SweepResult:
     spec, runs, done = plan(spec_path)
     result = SweepResult(str(spec.folder), [r.run_id for r in runs])
     pending = [r for r in runs if r.run_id not in done]
@@ -52,10 +87,33 @@ def _execute(spec: SweepSpec, pending: list[RunSpec], jobs: int):
         for run in pending:
             yield run, run_one(spec, run, threads=0)
         return
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn")) as pool:
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"), initializer=_die_with_parent,
+                             initargs=(os.getpid(),)) as pool:
         futures = {pool.submit(run_one, spec, run, 1): run for run in pending}
         for future in as_completed(futures):
             yield futures[future], future.result()
+
+
+def _die_with_parent(parent: int) -> None:
+    """In a worker: be killed (SIGKILL) when the sweep's process ``parent`` dies, even by SIGKILL
+    (Linux ``PR_SET_PDEATHSIG``; elsewhere a watchdog thread polls the parent's pid)."""
+    if os.getppid() != parent:  # the sweep died while this worker was starting
+        os._exit(1)
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        if libc.prctl(1, signal.SIGKILL, 0, 0, 0) == 0:  # 1 = PR_SET_PDEATHSIG
+            if os.getppid() != parent:  # the parent died before the call took effect
+                os._exit(1)
+            return
+    except OSError:
+        pass
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(1.0)
+    os._exit(1)
 
 
 def run_one(spec: SweepSpec, run: RunSpec, threads: int = 0) -> dict:
