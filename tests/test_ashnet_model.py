@@ -5,10 +5,11 @@ import torch
 import torch.nn.functional as F
 from spikingjelly.activation_based import neuron
 
+from ashbench.ashnet.config import PRESETS, config_names, from_dict, load_config, valid_keys, validate
 from ashbench.ashnet.data.shapes import build_split
-from ashbench.errors import ConfigError, InputError
 from ashbench.ashnet.model import build_model
 from ashbench.ashnet.workloads import DEFAULT_CHECKPOINT
+from ashbench.errors import ConfigError, InputError
 from ashbench.models import MODELS, list_models
 from ashbench.models.registry import Workload, call_factory
 
@@ -19,7 +20,7 @@ def _spikes(model, images):
     """Every neuron layer's spikes of one image forward (the abstract encoder returns them)."""
     with torch.no_grad():
         return model.encode_image(images)["spikes"]
-from ashbench.ashnet.config import config_names, load_config, valid_keys
+
 
 VOCAB = 40
 
@@ -123,11 +124,44 @@ def test_vl_same_seed_same_initial_weights():
     ("model.neuron=hh", "valid values: if, lif, plif"),
     ("model.timesteps=two", "needs a int"),
     ("model.timesteps", "is not key=value"),
+    # non-finite floats are errors (NaN passed every >= bound before)
+    ("train.lr=inf", "invalid train.lr=inf; it must be finite"),
+    ("train.weight_decay=nan", "invalid train.weight_decay=nan; it must be finite"),
+    ("model.r_init=nan", "invalid model.r_init=nan; it must be finite"),
+    ("loss.temperature_init=inf", "invalid loss.temperature_init=inf; it must be finite"),
+    ("loss.itc_weight=nan", "invalid loss.itc_weight=nan; it must be finite"),
+    # booleans are strict: 2 (or 1) is not True; ints take no fractions and no booleans
+    ("model.snn_attention=2", "invalid model.snn_attention=2; it needs a bool"),
+    ("model.snn_attention=1", "invalid model.snn_attention=1; it needs a bool"),
+    ("model.timesteps=2.5", "invalid model.timesteps=2.5; it needs a int"),
+    ("model.timesteps=true", "invalid model.timesteps=True; it needs a int"),
+    # choices: Literal fields and the neuron, surrogate and data-set registries
+    ("model.mode=x", "invalid model.mode='x'; valid values: hybrid, ann, snn"),
+    ("model.surrogate=relu", "invalid model.surrogate='relu'; valid values: atan, sigmoid, piecewise_quadratic"),
+    ("data.dataset=coco", "invalid data.dataset='coco'; valid values: karpathy, shapes"),
+    # every field has its bounds, including those the hand-written lists missed
+    ("data.seed=-1", "invalid data.seed=-1; it must be >= 0"),
+    ("data.n_val=-1", "invalid data.n_val=-1; it must be >= 0"),
+    ("model.vision_heads=3", "model.vision_width=32 is not a multiple of model.vision_heads=3"),  # cross-field
 ])
 def test_vl_invalid_values_raise_one_line_config_errors(override, fragment):
     with pytest.raises(ConfigError, match=fragment.replace("(", r"\(")) as info:
         load_config("test-tiny", [override])
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("name", config_names())
+def test_vl_every_preset_config_builds_and_validates(name):
+    cfg = load_config(name)
+    assert cfg.name == name and validate(cfg) is cfg
+
+
+def test_vl_config_values_are_coerced_by_their_declared_type():
+    # 3.0 -> 3 (int), 2 -> 2.0 (float), r_init any finite value, a string field keeps the raw text
+    cfg = load_config("test-tiny", ["model.timesteps=3.0", "model.tau=2", "model.r_init=-1.5",
+                                    "data.image_root=2024", "model.snn_attention=true"])
+    assert (cfg.model.timesteps, type(cfg.model.timesteps), cfg.model.tau, type(cfg.model.tau)) == (3, int, 2.0, float)
+    assert (cfg.model.r_init, cfg.data.image_root, cfg.model.snn_attention) == (-1.5, "2024", True)
 
 
 def test_vl_unknown_names_and_keys_list_the_valid_ones():
@@ -152,6 +186,27 @@ def test_vl_toml_file_with_base_and_malformed_toml(tmp_path):
     (tmp_path / "unknown.toml").write_text("[model]\nwidth = 3\n")
     with pytest.raises(ConfigError, match="unknown config key 'model.width'"):
         load_config(tmp_path / "unknown.toml")
+
+
+@pytest.mark.parametrize("text,message", [
+    ("[train]\nlr = inf\n", "invalid train.lr=inf; it must be finite"),
+    ("[model]\nsnn_attention = 2\n", "invalid model.snn_attention=2; it needs a bool"),
+    ("[model]\nneuron = 5\n", "invalid model.neuron=5; it needs a str"),
+    ("name = 5\n", "invalid name=5; it needs a str"),
+])
+def test_vl_toml_config_values_are_validated(tmp_path, text, message):
+    # a TOML file gets the same one-line errors as an override
+    path = tmp_path / "bad.toml"
+    path.write_text('base = "test-tiny"\n' + text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert str(info.value) == message
+
+
+def test_vl_config_presets_are_a_registry():
+    # a preset is one PRESETS.register(...) call; from_dict validates every field of a stored config
+    assert config_names() == PRESETS.names()
+    assert from_dict(load_config("test-tiny").to_dict()) == load_config("test-tiny")
 
 
 @pytest.mark.skipif(not DEFAULT_CHECKPOINT.exists(), reason="embedded checkpoint not built yet")

@@ -2,11 +2,22 @@
 
 import subprocess
 import sys
+from dataclasses import dataclass
 
 import pytest
 
-from ashbench.energy.models import access_pj, estimate_energy, get_energy_model, load_energy_model_file
+from ashbench.energy.models import (
+    ENERGY_KINDS,
+    PROFILES_DIR,
+    EnergyModel,
+    access_pj,
+    estimate_energy,
+    get_energy_model,
+    list_energy_models,
+    load_energy_model_file,
+)
 from ashbench.errors import EnergyModelError
+from ashbench.schema import spec
 
 ZERO = dict.fromkeys(["dense_macs", "macs", "synops", "elementwise_ops", "weight_read_bytes",
                       "activation_read_bytes", "activation_write_bytes", "neuron_updates", "spikes",
@@ -64,6 +75,56 @@ def test_memory_aware_prices_traffic_by_buffer_size():
     assert estimate_energy({"layers": [row]}, model)["breakdown_pj"]["memory"] == pytest.approx(80.0)
 
 
+BUILTIN_PRICES = {  # name -> (kind, hand-computed breakdown of PROFILE in pJ: ann, snn, neuron, memory)
+    "45nm-fp32": ("compute", (4.6 * 1000, 0.9 * 200, 0, 0)),  # 4600 + 180 = 4780
+    "45nm-fp16": ("compute", (1.5 * 1000, 0.4 * 200, 0, 0)),  # 1500 + 80 = 1580
+    "45nm-int8": ("compute", (0.23 * 1000, 0.03 * 200, 0, 0)),  # 230 + 6 = 236
+    # 1000 MACs * (3.1 + 0.1); 200 synops * 2 * 0.1; 40 updates * 3.2; fc's 200 events * 0.5 * (10 + 2 * 10)
+    "memory-aware": ("memory-aware", (3200.0, 40.0, 128.0, 3000.0)),  # 6368
+}
+
+
+def test_every_builtin_model_is_a_profile_file():
+    assert list_energy_models() == sorted(BUILTIN_PRICES) == sorted(p.stem for p in PROFILES_DIR.glob("*.toml"))
+
+
+@pytest.mark.parametrize("name", sorted(BUILTIN_PRICES))
+def test_builtin_model_loads_from_its_toml_and_prices_by_hand(name):
+    kind, (ann, snn, neuron, memory) = BUILTIN_PRICES[name]
+    path = PROFILES_DIR / f"{name}.toml"
+    assert "# Source:" in path.read_text()  # each file names its source in a comment
+    model = load_energy_model_file(str(path))  # loaded exactly like a user's file
+    assert model == get_energy_model(name) and model.name == name and type(model) is ENERGY_KINDS.get(kind)
+    e = estimate_energy(PROFILE, model)
+    assert e["breakdown_pj"] == pytest.approx({"ann": ann, "snn": snn, "neuron": neuron, "memory": memory})
+    assert e["total_pj"] == pytest.approx(ann + snn + neuron + memory)
+    assert sum(e["per_layer_pj"].values()) == pytest.approx(e["total_pj"])
+    assert list(e["assumptions"]) == ["description", "source", "bit_width", "first_layer_on_real_input", "mac_pj",
+                                      "ac_pj", "neuron_updates", "elementwise_ops", "memory"]
+
+
+@ENERGY_KINDS.register("test-per-spike")
+@dataclass(frozen=True, kw_only=True)
+class PerSpikeModel(EnergyModel):
+    """A kind added by a test: one class and its registration. spike_pj (>= 0): per emitted spike."""
+
+    spike_pj: float = spec(ge=0)
+
+    def price(self, row: dict) -> dict:
+        return {"ann": 0.0, "snn": row["self"]["spikes"] * self.spike_pj, "neuron": 0.0, "memory": 0.0}
+
+    def assumptions(self) -> dict:
+        return self._stated(mac_pj=0.0, ac_pj=0.0, neuron_pj=0.0, memory="not counted")
+
+
+def test_a_new_kind_is_one_class_and_its_registration(tmp_path):
+    # lif emits 8 spikes at 2.5 pJ = 20 pJ; other parts 0
+    e = estimate_energy(PROFILE, _write(tmp_path, "name = 'spiky'\nkind = 'test-per-spike'\nspike_pj = 2.5\n"))
+    assert e["total_pj"] == pytest.approx(20.0) and e["per_layer_pj"]["lif"] == pytest.approx(20.0)
+    with pytest.raises(EnergyModelError, match="invalid spike_pj=nan; it must be finite"):
+        load_energy_model_file(_write(tmp_path, "name = 'x'\nkind = 'test-per-spike'\nspike_pj = nan\n"))
+
+
 def _write(tmp_path, text, name="chip.toml"):
     path = tmp_path / name
     path.write_text(text)
@@ -79,17 +140,51 @@ def test_user_energy_model_from_toml(tmp_path):
     assert e["assumptions"]["neuron_updates"] == "counted at 0.1 pJ each"
 
 
+TIERS_RULE = "it must be a non-empty list of [max_bytes, pj_per_access] pairs of positive numbers"
+MEMORY_AWARE = "name = 'x'\nkind = 'memory-aware'\nadd_pj = 0.1\nmult_pj = 3.1\n"
+TIERS = "memory = [[8192, 10.0]]\n"
+
+
 @pytest.mark.parametrize("text,message", [
     ("name = 'x'\nmac_pj = [", "malformed energy model TOML"),
+    # compute models need name, mac_pj and ac_pj
     ("name = 'x'\nac_pj = 1", "missing required key 'mac_pj'"),
-    ("name = 'x'\nmac_pj = 1\nac_pj = -1", "invalid value for 'ac_pj'"),
-    ("name = 'x'\nmac_pj = 1\nac_pj = 1\nwatts = 3", "unknown key 'watts'"),
-    ("name = 'x'\nmac_pj = 1\nac_pj = 1\nkind = 'magic'", "kind must be"),
-    ("name = 'x'\nmac_pj = 1\nac_pj = 1\nmemory = [[1]]", "'memory' must be a list"),
+    ("name = 'x'\nmac_pj = 1\nac_pj = -1", "invalid ac_pj=-1.0; it must be >= 0"),
+    ("name = 'x'\nmac_pj = 1\nac_pj = 1\nwatts = 3", "unknown key 'watts'; valid keys: ac_pj, bit_width, "),
+    ("name = 'x'\nmac_pj = 1\nac_pj = 1\nkind = 'magic'",
+     "unknown energy model kind 'magic'; valid energy model kinds: compute, memory-aware"),
+    # non-finite energies are errors (inf or nan would make every total inf or nan)
+    ("name = 'x'\nmac_pj = inf\nac_pj = 1", "invalid mac_pj=inf; it must be finite"),
+    ("name = 'x'\nmac_pj = 1\nac_pj = nan", "invalid ac_pj=nan; it must be finite"),
+    ("name = 'x'\nmac_pj = 1\nac_pj = 1\nneuron_update_pj = -inf",
+     "invalid neuron_update_pj=-inf; it must be finite"),
+    # types are strict: no bool for an int, no number for a string
+    ("name = 'x'\nmac_pj = 1\nac_pj = 1\nbit_width = true", "invalid bit_width=True; it needs a int"),
+    ("name = 'x'\nmac_pj = 1\nac_pj = 1\nbit_width = 0", "invalid bit_width=0; it must be >= 1"),
+    ("name = 5\nmac_pj = 1\nac_pj = 1", "invalid name=5; it needs a str"),
+    # a compute model has no memory tiers
+    ("name = 'x'\nmac_pj = 1\nac_pj = 1\nmemory = [[1, 2]]", "unknown key 'memory'"),
+    # memory-aware: tiers, add_pj and mult_pj are required (without them it priced everything at 0 pJ)
+    (MEMORY_AWARE, "missing required key 'memory'"),
+    (MEMORY_AWARE.replace("add_pj = 0.1\n", "") + TIERS, "missing required key 'add_pj'"),
+    (MEMORY_AWARE.replace("mult_pj = 3.1\n", "") + TIERS, "missing required key 'mult_pj'"),
+    (MEMORY_AWARE + "memory = []", f"invalid memory=[]; {TIERS_RULE}"),
+    (MEMORY_AWARE + "memory = [[1]]", f"invalid memory=[[1]]; {TIERS_RULE}"),
+    (MEMORY_AWARE + "memory = [[8192, inf]]", f"invalid memory=[[8192, inf]]; {TIERS_RULE}"),
+    (MEMORY_AWARE + "memory = [[8192, nan]]", f"invalid memory=[[8192, nan]]; {TIERS_RULE}"),
+    (MEMORY_AWARE + "memory = [[0, 10.0]]", f"invalid memory=[[0, 10.0]]; {TIERS_RULE}"),
+    # memory-aware prices ops with add_pj/mult_pj: mac_pj/ac_pj (ignored before) are unknown keys
+    (MEMORY_AWARE + TIERS + "mac_pj = 999", "unknown key 'mac_pj'; valid keys: access_bits, add_pj, bit_width, "),
+    (MEMORY_AWARE + TIERS + "add_pj = nan", "malformed energy model TOML"),  # a key given twice
+    (MEMORY_AWARE.replace("0.1", "nan") + TIERS, "invalid add_pj=nan; it must be finite"),
 ])
 def test_malformed_energy_toml(tmp_path, text, message):
-    with pytest.raises(EnergyModelError, match=message):
-        load_energy_model_file(_write(tmp_path, text))
+    # each problem is one EnergyModelError line naming the file, then the key, value and rule
+    path = _write(tmp_path, text)
+    with pytest.raises(EnergyModelError) as info:
+        load_energy_model_file(path)
+    assert str(info.value).startswith(f"{path}: ") or "malformed" in message
+    assert message in str(info.value) and "\n" not in str(info.value)
 
 
 def test_unknown_energy_model_lists_valid_ones(tmp_path):

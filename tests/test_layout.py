@@ -79,19 +79,23 @@ def test_energy_report_and_table_code_import_no_torch():
     assert out.stdout.strip() == "False"
 
 
-def _layout_section() -> str:
+def _layout_tree() -> str:
+    """The fenced block of the README's Layout section."""
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    return text.split("\n## Layout", 1)[1].split("\n## ", 1)[0]
+    section = text.split("\n## Layout", 1)[1].split("\n## ", 1)[0]
+    return section.split("```", 2)[1]
 
 
 def test_readme_layout_tree_names_every_package_folder_and_nothing_else():
     """Every folder of ashbench/ holding Python code appears in the README's Layout tree as
     'name/', and every 'name/' or 'name.py' the tree shows exists."""
-    section = _layout_section()
+    section = _layout_tree()
     folders = {p.parent.relative_to(ROOT).name + "/" for p in PACKAGE.rglob("__init__.py")}
     shown = {w.strip("`") for w in section.split() if w.strip("`").endswith(("/", ".py"))}
     assert folders <= shown, folders - shown
-    existing = {p.name for p in PACKAGE.rglob("*.py")} | folders | {"benchmarks/", "results/", "tests/", "docs/"}
+    every_folder = {p.name + "/" for p in PACKAGE.rglob("*") if p.is_dir() and p.name != "__pycache__"}
+    top = {"ashbench/", "benchmarks/", "results/", "tests/", "docs/"}
+    existing = {p.name for p in PACKAGE.rglob("*.py")} | every_folder | top
     assert shown <= existing, shown - existing
 
 

@@ -10,8 +10,9 @@ import time
 import pytest
 from helpers import run_cli
 
+from ashbench.errors import ConfigError
 from ashbench.sweeps.runs_table import read_rows
-from ashbench.sweeps.spec import expand, load_spec
+from ashbench.sweeps.spec import AXES, expand, load_spec
 
 FAST = '{ "train.steps" = 2, "data.n_train" = 32, "data.n_test" = 16, "data.n_val" = 8 }'
 
@@ -63,6 +64,40 @@ def test_bad_specs_fail_before_training(tmp_path, grid, message):
     assert result.output.startswith("error: ") and message in result.output
     assert len(result.output.strip().splitlines()) == 1
     assert not (tmp_path / "results").exists() and not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("key,value,message", [
+    # wrong types were TypeError tracebacks, [] and ".." passed; each is now one ConfigError line
+    ("set", "5", "invalid set=5; it needs a dict"),
+    ("runs", "5", "invalid runs=5; it needs a list of dict"),
+    ("runs", "[1, 2]", "invalid runs=[1, 2]; it needs a list of dict"),
+    ("output", "5", "invalid output=5; it needs a str"),
+    ("energy_models", "[]", "invalid energy_models=[]; it must not be empty"),
+    ("energy_models", '["45nm-fp32", 8]', "invalid energy_models=['45nm-fp32', 8]; it needs a list of str"),
+    ("name", '".."', "invalid name='..'; it must be a plain folder name (not empty, '.' or '..'; no '/')"),
+    ("name", '"a/b"', "invalid name='a/b'; it must be a plain folder name (not empty, '.' or '..'; no '/')"),
+    ("grid", '{ mode = "ann" }', "invalid grid={'mode': 'ann'}; it needs a dict of list"),
+    ("colour", '"red"',
+     "unknown key 'colour'; valid keys: base, energy_models, grid, name, output, runs, set, work_dir"),
+])
+def test_bad_spec_values_are_one_line_config_errors(tmp_path, key, value, message):
+    path = tmp_path / "bad.toml"
+    runs = '[[runs]]\nmode = "ann"\n' if key != "runs" else ""
+    path.write_text(f'base = "test-tiny"\n{key} = {value}\n{runs}')
+    with pytest.raises(ConfigError) as info:
+        load_spec(str(path))
+    assert str(info.value) == f"{path}: {message}"
+
+
+def test_spec_defaults_and_axes_registry(tmp_path):
+    # name defaults to the file's stem; aliases and objectives are AXES entries; a config key is an axis too
+    path = tmp_path / "mine.toml"
+    path.write_text('base = "test-tiny"\n[grid]\n"model.tau" = [2.0]\nlambda = [0.5]\n')
+    spec = load_spec(str(path))
+    assert (spec.name, spec.energy_models, spec.fixed, str(spec.output)) == ("mine", ["45nm-fp32", "memory-aware"], {},
+                                                                           "results")
+    assert {"mode", "T", "neuron", "objectives"} <= set(AXES.names())
+    assert expand(spec)[0].overrides == ("loss.firing_rate_weight=0.5", "model.tau=2.0")
 
 
 def test_existing_results_of_another_schema_are_refused(tmp_path):

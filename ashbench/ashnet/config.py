@@ -3,6 +3,11 @@
 A config has four sections (``model``, ``loss``, ``data``, ``train``); a key is written
 ``section.field`` (e.g. ``model.timesteps=4``). A bare field name is accepted when it is unique
 across sections. Architectures are data: every choice lives here, none in code paths.
+
+Every field declares its type, bounds and valid values where it is defined (``spec(4, ge=1)``,
+``Literal[...]``, ``choices=`` a registry; see :mod:`ashbench.schema`), so a new field is
+validated like the others; :func:`validate` checks them all, then the cross-field shapes.
+Presets are entries of ``PRESETS``: ``PRESETS.register("name", {"model": {...}, ...})``.
 """
 
 from __future__ import annotations
@@ -12,94 +17,135 @@ import dataclasses
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
+from ashbench.ashnet.neurons import NEURONS, SURROGATES
 from ashbench.errors import ConfigError
 from ashbench.files import read_toml
+from ashbench.registry import Registry
+from ashbench.schema import check, field_types, field_value, spec
 
-MODES = ("hybrid", "ann", "snn")
-NEURONS = ("if", "lif", "plif")
-SURROGATES = ("atan", "sigmoid", "piecewise_quadratic")
-ENCODINGS = ("direct", "poisson")
-DECODINGS = ("rate", "weighted")
-VISION_KINDS = ("conv", "vit")
-DATASETS = ("shapes", "karpathy")
+
+def _dataset_names() -> list[str]:
+    from ashbench.ashnet.data import dataset_names  # lazy: the data package imports torch
+
+    return dataset_names()
 
 
 @dataclass
 class ModelConfig:
-    """Architecture. Widths are feature counts; ``timesteps`` is T of the spiking branch."""
+    """Architecture. Widths are feature counts; every count, width, depth and head number is >= 1.
 
-    mode: str = "hybrid"  # hybrid: V = F_ann + r*E_snn; ann: V = F_ann; snn: SNN on a minimal stem
-    vision: str = "conv"  # conv stem or patch-embedding transformer ("vit")
-    vision_width: int = 96
-    vision_depth: int = 4  # conv: stride-2 conv layers; vit: transformer layers
-    patch_size: int = 8  # vit and the snn-mode minimal stem
-    vision_heads: int = 4
-    snn_width: int = 128
-    snn_depth: int = 2
-    snn_attention: bool = False  # spiking self-attention (Spikformer SSA) block before the MLP
-    snn_heads: int = 4
-    neuron: str = "lif"
-    v_threshold: float = 1.0
-    tau: float = 2.0
-    surrogate: str = "atan"
-    timesteps: int = 4
-    encoding: str = "direct"
-    decoding: str = "rate"
+    mode: ``hybrid`` (V = F_ann + r*E_snn), ``ann`` (V = F_ann) or ``snn`` (SNN on a minimal stem);
+    vision: ``conv`` stem or patch-embedding transformer ``vit``; vision_width, vision_depth
+    (conv: stride-2 conv layers; vit: transformer layers), vision_heads: the ANN vision branch;
+    patch_size: patch side of vit and of the snn-mode minimal stem; snn_width, snn_depth,
+    snn_heads: the spiking branch; snn_attention: a spiking self-attention (Spikformer SSA) block
+    before its MLP; neuron: a name of ``ashbench.ashnet.neurons.NEURONS``; v_threshold (> 0):
+    firing threshold; tau (> 0): membrane time constant; surrogate: the surrogate gradient
+    (``SURROGATES``); timesteps: T of the spiking branch; encoding: ``direct`` or ``poisson`` input
+    to the spiking branch; decoding: ``rate`` (mean over T) or ``weighted`` (one weight per step);
+    r_init: initial fusion weight r (any finite value); text_width, text_depth, text_heads,
+    max_text_len (tokens): the text encoder; embed_dim: the joint embedding; itm_heads: the
+    image-text matching head."""
+
+    mode: Literal["hybrid", "ann", "snn"] = "hybrid"
+    vision: Literal["conv", "vit"] = "conv"
+    vision_width: int = spec(96, ge=1)
+    vision_depth: int = spec(4, ge=1)
+    patch_size: int = spec(8, ge=1)
+    vision_heads: int = spec(4, ge=1)
+    snn_width: int = spec(128, ge=1)
+    snn_depth: int = spec(2, ge=1)
+    snn_attention: bool = False
+    snn_heads: int = spec(4, ge=1)
+    neuron: str = spec("lif", choices=NEURONS.names)
+    v_threshold: float = spec(1.0, gt=0)
+    tau: float = spec(2.0, gt=0)
+    surrogate: str = spec("atan", choices=SURROGATES)
+    timesteps: int = spec(4, ge=1)
+    encoding: Literal["direct", "poisson"] = "direct"
+    decoding: Literal["rate", "weighted"] = "rate"
     r_init: float = 0.5
-    text_width: int = 128
-    text_depth: int = 2
-    text_heads: int = 4
-    max_text_len: int = 24
-    embed_dim: int = 128
-    itm_heads: int = 4
+    text_width: int = spec(128, ge=1)
+    text_depth: int = spec(2, ge=1)
+    text_heads: int = spec(4, ge=1)
+    max_text_len: int = spec(24, ge=1)
+    embed_dim: int = spec(128, ge=1)
+    itm_heads: int = spec(4, ge=1)
 
 
 @dataclass
 class LossConfig:
-    """Objectives; a weight of 0 switches one off."""
+    """Objectives; a weight of 0 switches one off (every weight >= 0).
 
-    itc_weight: float = 1.0
-    itm_weight: float = 1.0
-    stua_weight: float = 0.5
-    firing_rate_weight: float = 0.0  # lambda: penalise the mean firing rate of the SNN branch
-    hard_negatives: bool = True  # hard negative captions join ITC's negatives and feed ITM
-    nn_negatives_k: int = 4  # in-batch nearest neighbours per anchor whose weight is boosted
-    nn_negatives_boost: float = 1.0  # weight 1+boost of those neighbours in InfoNCE's denominator
-    temperature_init: float = 0.07
+    itc_weight, itm_weight, stua_weight: image-text contrastive, image-text matching and
+    spiking-to-text uni-alignment losses; firing_rate_weight: lambda, the penalty on the mean firing
+    rate of the SNN branch; hard_negatives: hard negative captions join ITC's negatives and feed
+    ITM; nn_negatives_k (>= 0): in-batch nearest neighbours per anchor whose weight is boosted;
+    nn_negatives_boost (>= 0): weight 1+boost of those neighbours in InfoNCE's denominator;
+    temperature_init (> 0): initial softmax temperature of ITC."""
+
+    itc_weight: float = spec(1.0, ge=0)
+    itm_weight: float = spec(1.0, ge=0)
+    stua_weight: float = spec(0.5, ge=0)
+    firing_rate_weight: float = spec(0.0, ge=0)
+    hard_negatives: bool = True
+    nn_negatives_k: int = spec(4, ge=0)
+    nn_negatives_boost: float = spec(1.0, ge=0)
+    temperature_init: float = spec(0.07, gt=0)
 
 
 @dataclass
 class DataConfig:
-    dataset: str = "shapes"
-    seed: int = 0
-    image_size: int = 64
-    n_train: int = 10000
-    n_val: int = 500
-    n_test: int = 1000
-    captions_per_image: int = 3
-    negatives_per_caption: int = 3
-    max_objects: int = 3
+    """The data set and its size.
+
+    dataset: a name of ``ashbench.ashnet.data.registry.DATASETS``; seed (>= 0): of the procedural
+    data; image_size (pixels, >= 1): images are square; n_train, n_test (>= 1), n_val (>= 0):
+    images per split; captions_per_image (>= 1); negatives_per_caption (>= 0): hard negative
+    captions per caption; max_objects (>= 1): per shapes image; karpathy_json, image_root: the
+    Karpathy-split JSON file and its image folder; cache_dir: where rendered tensors are cached
+    ("" keeps them in memory only)."""
+
+    dataset: str = spec("shapes", choices=_dataset_names)
+    seed: int = spec(0, ge=0)
+    image_size: int = spec(64, ge=1)
+    n_train: int = spec(10000, ge=1)
+    n_val: int = spec(500, ge=0)
+    n_test: int = spec(1000, ge=1)
+    captions_per_image: int = spec(3, ge=1)
+    negatives_per_caption: int = spec(3, ge=0)
+    max_objects: int = spec(3, ge=1)
     karpathy_json: str = ""
     image_root: str = ""
-    cache_dir: str = ""  # "" keeps the rendered tensors in memory only
+    cache_dir: str = ""
 
 
 @dataclass
 class TrainConfig:
-    seed: int = 0
-    steps: int = 1200
-    batch_size: int = 64
-    lr: float = 2e-3
-    weight_decay: float = 0.05
-    warmup_steps: int = 100
-    log_every: int = 25
-    checkpoint_every: int = 200
-    threads: int = 0  # torch CPU threads; 0 leaves torch's default
+    """Optimisation.
+
+    seed (>= 0): of weights, batches and every random draw; steps (>= 1): optimiser steps;
+    batch_size (>= 1): global batch; lr (> 0): peak AdamW learning rate; weight_decay (>= 0): on
+    matrices only; warmup_steps (>= 0): linear warm-up before cosine decay; log_every,
+    checkpoint_every (>= 1): steps between metrics lines / checkpoints; threads (>= 0): torch CPU
+    threads, 0 leaves torch's default."""
+
+    seed: int = spec(0, ge=0)
+    steps: int = spec(1200, ge=1)
+    batch_size: int = spec(64, ge=1)
+    lr: float = spec(2e-3, gt=0)
+    weight_decay: float = spec(0.05, ge=0)
+    warmup_steps: int = spec(100, ge=0)
+    log_every: int = spec(25, ge=1)
+    checkpoint_every: int = spec(200, ge=1)
+    threads: int = spec(0, ge=0)
 
 
 @dataclass
 class VLConfig:
+    """A whole run: ``name`` (a preset name or the TOML file's stem) and the four sections."""
+
     name: str = "ashnet-default"
     model: ModelConfig = field(default_factory=ModelConfig)
     loss: LossConfig = field(default_factory=LossConfig)
@@ -126,18 +172,17 @@ def _tiny(mode: str) -> dict:
     }
 
 
-PRESETS: dict[str, dict] = {
-    "ashnet-default": {},
-    "ashnet-ann": {"model": {"mode": "ann"}},
-    "ashnet-snn": {"model": {"mode": "snn"}},
-    "test-tiny": _tiny("hybrid"),
-    "test-tiny-ann": _tiny("ann"),
-    "test-tiny-snn": _tiny("snn"),
-}
+PRESETS: Registry[dict] = Registry("config", ConfigError)
+PRESETS.register("ashnet-default", {})
+PRESETS.register("ashnet-ann", {"model": {"mode": "ann"}})
+PRESETS.register("ashnet-snn", {"model": {"mode": "snn"}})
+PRESETS.register("test-tiny", _tiny("hybrid"))
+PRESETS.register("test-tiny-ann", _tiny("ann"))
+PRESETS.register("test-tiny-snn", _tiny("snn"))
 
 
 def config_names() -> list[str]:
-    return sorted(PRESETS)
+    return PRESETS.names()
 
 
 def from_dict(data: dict) -> VLConfig:
@@ -145,7 +190,7 @@ def from_dict(data: dict) -> VLConfig:
     cfg = VLConfig()
     for key, value in data.items():
         if key == "name":
-            cfg.name = str(value)
+            cfg.name = field_value(VLConfig, "name", value, ConfigError)
         elif key in SECTIONS and isinstance(value, dict):
             for sub, v in value.items():
                 _set(cfg, f"{key}.{sub}", v)
@@ -165,14 +210,14 @@ def apply_overrides(cfg: VLConfig, overrides: list[str] | tuple[str, ...] = ()) 
     for item in overrides:
         if "=" not in item:
             raise ConfigError(f"override {item!r} is not key=value (e.g. model.timesteps=2)")
-        key, value = item.split("=", 1)
-        _set(cfg, key.strip(), _parse_scalar(value.strip()))
+        key, value = (part.strip() for part in item.split("=", 1))
+        _set(cfg, key, _override_value(key, value))
     return validate(cfg)
 
 
 def _read_base(name: str) -> dict:
     if name in PRESETS:
-        return {"name": name, **copy.deepcopy(PRESETS[name])}
+        return {"name": name, **copy.deepcopy(PRESETS.get(name))}
     path = Path(name)
     if path.suffix == ".toml" or path.exists():
         return _read_toml(path)
@@ -214,23 +259,16 @@ def _resolve_key(key: str) -> tuple[str, str]:
 def _set(cfg: VLConfig, key: str, value) -> None:
     section, name = _resolve_key(key)
     target = getattr(cfg, section)
-    current = getattr(target, name)
-    setattr(target, name, _coerce(key, value, type(current)))
+    setattr(target, name, field_value(type(target), name, value, ConfigError, section))
 
 
-def _coerce(key: str, value, kind: type):
-    try:
-        if kind is bool:
-            if isinstance(value, str):
-                if value.lower() not in ("true", "false", "1", "0"):
-                    raise ValueError(value)
-                return value.lower() in ("true", "1")
-            return bool(value)
-        if kind is int and isinstance(value, float) and not value.is_integer():
-            raise ValueError(value)
-        return kind(value)
-    except (TypeError, ValueError):
-        raise ConfigError(f"config key {key!r} needs a {kind.__name__}, got {value!r}") from None
+def _override_value(key: str, text: str):
+    """An override's value: TOML syntax (``2``, ``true``, ``"x"``), or the raw text for a string
+    field (``data.image_root=2024`` stays a string)."""
+    value = _parse_scalar(text)
+    section, name = _resolve_key(key)
+    is_str = field_types(type(getattr(VLConfig(), section)))[name] is str
+    return text if is_str and not isinstance(value, str) else value
 
 
 def _parse_scalar(text: str):
@@ -241,53 +279,11 @@ def _parse_scalar(text: str):
 
 
 def validate(cfg: VLConfig) -> VLConfig:
-    """Raise ConfigError (one line) on the first invalid value; return ``cfg``."""
-    m, lo, d, t = cfg.model, cfg.loss, cfg.data, cfg.train
-    _choice("model.mode", m.mode, MODES)
-    _choice("model.vision", m.vision, VISION_KINDS)
-    _choice("model.neuron", m.neuron, NEURONS)
-    _choice("model.surrogate", m.surrogate, SURROGATES)
-    _choice("model.encoding", m.encoding, ENCODINGS)
-    _choice("model.decoding", m.decoding, DECODINGS)
-    _choice("data.dataset", d.dataset, DATASETS)
-    _at_least(1, {"model.timesteps": m.timesteps, "model.vision_width": m.vision_width,
-                  "model.vision_depth": m.vision_depth, "model.snn_width": m.snn_width,
-                  "model.snn_depth": m.snn_depth, "model.text_width": m.text_width,
-                  "model.text_depth": m.text_depth, "model.embed_dim": m.embed_dim,
-                  "model.patch_size": m.patch_size, "model.max_text_len": m.max_text_len,
-                  "model.vision_heads": m.vision_heads, "model.snn_heads": m.snn_heads,
-                  "model.text_heads": m.text_heads, "model.itm_heads": m.itm_heads,
-                  "data.image_size": d.image_size,
-                  "data.n_train": d.n_train, "data.n_test": d.n_test, "data.captions_per_image": d.captions_per_image,
-                  "data.max_objects": d.max_objects, "train.steps": t.steps, "train.batch_size": t.batch_size,
-                  "train.log_every": t.log_every, "train.checkpoint_every": t.checkpoint_every})
-    _at_least(0, {"loss.itc_weight": lo.itc_weight, "loss.itm_weight": lo.itm_weight,
-                  "loss.stua_weight": lo.stua_weight, "loss.firing_rate_weight": lo.firing_rate_weight,
-                  "loss.nn_negatives_k": lo.nn_negatives_k, "loss.nn_negatives_boost": lo.nn_negatives_boost,
-                  "data.n_val": d.n_val, "data.negatives_per_caption": d.negatives_per_caption,
-                  "train.weight_decay": t.weight_decay, "train.warmup_steps": t.warmup_steps,
-                  "train.threads": t.threads, "model.r_init": abs(m.r_init)})
-    _positive({"model.v_threshold": m.v_threshold, "model.tau": m.tau, "train.lr": t.lr,
-               "loss.temperature_init": lo.temperature_init})
+    """Raise ConfigError (one line) on the first invalid value (every field's declared type and
+    bounds, then the cross-field shape checks); return ``cfg``."""
+    check(cfg, ConfigError)
     _check_shapes(cfg)
     return cfg
-
-
-def _choice(key: str, value: str, options: tuple[str, ...]) -> None:
-    if value not in options:
-        raise ConfigError(f"invalid {key}={value!r}; valid values: {', '.join(options)}")
-
-
-def _at_least(lowest: int, values: dict) -> None:
-    for key, value in values.items():
-        if value < lowest:
-            raise ConfigError(f"invalid {key}={value}; it must be >= {lowest}")
-
-
-def _positive(values: dict) -> None:
-    for key, value in values.items():
-        if not value > 0:
-            raise ConfigError(f"invalid {key}={value}; it must be > 0")
 
 
 def _check_shapes(cfg: VLConfig) -> None:
@@ -298,5 +294,6 @@ def _check_shapes(cfg: VLConfig) -> None:
         raise ConfigError(f"data.image_size={size} is not a multiple of 2**model.vision_depth={2 ** m.vision_depth}")
     for width, heads in (("vision_width", "vision_heads"), ("snn_width", "snn_heads"),
                          ("text_width", "text_heads"), ("embed_dim", "itm_heads")):
-        if getattr(m, width) % getattr(m, heads):
-            raise ConfigError(f"model.{width}={getattr(m, width)} is not a multiple of model.{heads}={getattr(m, heads)}")
+        width_n, heads_n = getattr(m, width), getattr(m, heads)
+        if width_n % heads_n:
+            raise ConfigError(f"model.{width}={width_n} is not a multiple of model.{heads}={heads_n}")

@@ -1,223 +1,262 @@
 """Energy models applied to a profile (plain data: ``Profile.to_dict()``); no torch import.
 
-Compute-only models price operations:   E = E_MAC * macs + E_AC * synops (+ optional terms).
-``45nm-*`` constants: Horowitz, "Computing's energy problem", ISSCC 2014 (45 nm CMOS):
-fp32 MAC 4.6 pJ (mult 3.7 + add 0.9), AC 0.9 pJ; fp16 1.5 / 0.4 pJ; int8 0.23 / 0.03 pJ
-(int8 mult 0.2 + add 0.03). These are the literature defaults for SNN-vs-ANN energy claims.
+An energy model is an instance of one *kind* (an entry of ``ENERGY_KINDS``): a small dataclass
+that declares its fields (validated by :mod:`ashbench.schema`) and prices one layer row of a
+profile with ``price(row) -> {"ann", "snn", "neuron", "memory"}`` in pJ. Per layer, ``macs``,
+``synops``, ``neuron_updates`` and ``elementwise_ops`` are the module's own (self) counts;
+elementwise ops are split by branch (``self_branch_elementwise``).
+
+``compute`` prices operations only:
+    ann = mac_pj * macs + elementwise_pj * ann elementwise ops
+    snn = ac_pj * synops + elementwise_pj * snn elementwise ops
+    neuron = neuron_update_pj * neuron_updates;  memory = 0
+A zero ``neuron_update_pj``/``elementwise_pj`` means that quantity is not counted.
 
 ``memory-aware`` follows Lemaire et al., "An analytical estimation of spiking neural networks
-energy efficiency", ICONIP 2022: operations (int32 add 0.1 pJ, mult 3.1 pJ), addressing, and
-memory traffic priced per 64-bit access by the size of the SRAM buffer that holds the data
-(<= 8 KiB: 10 pJ, <= 32 KiB: 20 pJ, larger (up to 1 MiB and beyond): 100 pJ). Its choices:
-- ANN work: each MAC = mult + add; weights read once per op call (``weight_read_bytes``);
-- SNN work: each synaptic event = one add (accumulate) + one add (address computation) + one
-  weight read (bit_width bits) + one read and one write of the target accumulator;
-- neuron update = mult (leak) + add (integrate) + membrane read and write;
-- activations read and written densely as PyTorch stores them (``activation_*_bytes``);
-- buffer size per layer: weights by the layer's parameter bytes, activations by the bytes it
-  writes per sample and time step, membranes by neurons x bit_width. A synaptic layer (no
-  neurons of its own) accumulates into a local buffer priced at the smallest tier.
+energy efficiency", ICONIP 2022: operations (``add_pj``, ``mult_pj``), addressing, and memory
+traffic priced per ``access_bits`` access by the size of the SRAM buffer that holds the data
+(``memory`` tiers: the smallest tier that holds the buffer; larger buffers take the last tier):
+    ann = (mult_pj + add_pj) * macs            (each MAC = mult + add)
+    snn = 2 * add_pj * synops                  (accumulate + address computation)
+    neuron = (mult_pj + add_pj) * neuron_updates   (leak mult + integrate add)
+    (+ elementwise_pj * elementwise ops per branch, as for ``compute``)
+    memory = synops * w * (E(weights) + 2 * E(membranes))       (event-driven: per synaptic event
+                 one weight read and a read + write of the target accumulator; w = bit_width / access_bits)
+           + dense weight_read_bytes * 8 / access_bits * E(weights)   (layers with no synops)
+           + activation read + write bytes * 8 / access_bits * E(activations)
+           + membrane read + write bytes * 8 / access_bits * E(membranes)
+where E(x) is the per-access energy of the buffer holding x: weights by the layer's parameter
+bytes (params * bit_width / 8), activations by the bytes it writes per sample and time step,
+membranes by neurons * bit_width / 8. A synaptic layer (no neurons of its own) accumulates into a
+local buffer priced at the smallest tier.
 
-Users add models from TOML (see ``load_energy_model_file``).
+Built-in models are TOML files in ``ashbench/energy/profiles/`` (each names its source), loaded
+exactly like a user's file: ``45nm-fp32``, ``45nm-fp16``, ``45nm-int8`` (Horowitz, "Computing's
+energy problem", ISSCC 2014, 45 nm CMOS: fp32 MAC 4.6 pJ (mult 3.7 + add 0.9), AC 0.9 pJ; fp16
+1.5 / 0.4 pJ; int8 0.23 / 0.03 pJ) and ``memory-aware`` (int32 add 0.1 pJ, mult 3.1 pJ; SRAM
+<= 8 KiB: 10 pJ, <= 32 KiB: 20 pJ, <= 1 MiB (and beyond): 100 pJ per 64-bit access).
+
+A user model (``ashbench energy -e my_chip.toml``)::
+
+    name = "my-chip"
+    kind = "compute"          # optional (the default); or "memory-aware"
+    mac_pj = 2.0              # compute: mac_pj and ac_pj are required
+    ac_pj = 0.5
+    neuron_update_pj = 0.1    # optional; 0 = not counted
+    elementwise_pj = 0.0      # optional; 0 = not counted
+    bit_width = 8             # optional (32)
+    source = "datasheet"      # optional, stated in reports
+    description = "my chip"   # optional
+    # kind = "memory-aware" takes add_pj, mult_pj and memory = [[8192, 10.0], [32768, 20.0]]
+    # (required; [max_bytes, pj_per_access] pairs) and access_bits (64), not mac_pj / ac_pj.
+
+Every value is checked (non-negative finite energies, positive bit widths, no unknown keys) and
+a problem is one ``EnergyModelError`` line naming the file and key. A new kind is one class
+registered with ``@ENERGY_KINDS.register("name")``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+import functools
+import math
+from dataclasses import dataclass
+from pathlib import Path
 
 from ashbench.errors import EnergyModelError
 from ashbench.files import read_toml
+from ashbench.registry import Registry
+from ashbench.schema import build, spec
 
-MEMORY_TIERS_45NM = ((8 * 1024, 10.0), (32 * 1024, 20.0), (1024 * 1024, 100.0))
+PARTS = ("ann", "snn", "neuron", "memory")
+PROFILES_DIR = Path(__file__).parent / "profiles"
+ENERGY_KINDS: Registry[type] = Registry("energy model kind", EnergyModelError)
+ENERGY_PROFILES: Registry[Path] = Registry("energy model", EnergyModelError)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class EnergyModel:
-    """Per-operation energies in pJ. A zero ``neuron_update_pj``/``elementwise_pj`` means that
-    quantity is not counted. ``kind`` is 'compute' or 'memory-aware'."""
+    """Fields every kind has. name: shown in reports; bit_width (>= 1): bits per weight,
+    activation and membrane word; elementwise_pj (>= 0): per elementwise op (0 = not counted);
+    source, description: stated in every report's assumptions."""
 
     name: str
-    mac_pj: float
-    ac_pj: float
-    bit_width: int = 32
-    neuron_update_pj: float = 0.0
-    elementwise_pj: float = 0.0
-    kind: str = "compute"
-    add_pj: float = 0.0
-    mult_pj: float = 0.0
-    memory_tiers: tuple = ()
-    access_bits: int = 64
+    bit_width: int = spec(32, ge=1)
+    elementwise_pj: float = spec(0.0, ge=0)
     source: str = ""
     description: str = ""
 
+    def price(self, row: dict) -> dict:
+        """pJ of one profile layer row, by part (``PARTS``)."""
+        raise NotImplementedError
 
-BUILTIN_MODELS = {
-    m.name: m
-    for m in (
-        EnergyModel("45nm-fp32", 4.6, 0.9, 32, source="Horowitz, ISSCC 2014 (45 nm)",
-                    description="fp32 MAC 4.6 pJ, AC 0.9 pJ"),
-        EnergyModel("45nm-fp16", 1.5, 0.4, 16, source="Horowitz, ISSCC 2014 (45 nm)",
-                    description="fp16 MAC 1.5 pJ, AC 0.4 pJ"),
-        EnergyModel("45nm-int8", 0.23, 0.03, 8, source="Horowitz, ISSCC 2014 (45 nm)",
-                    description="int8 MAC 0.23 pJ, AC 0.03 pJ"),
-        EnergyModel("memory-aware", 3.2, 0.1, 32, kind="memory-aware", add_pj=0.1, mult_pj=3.1,
-                     memory_tiers=MEMORY_TIERS_45NM, source="Lemaire et al., ICONIP 2022; Horowitz, ISSCC 2014",
-                     description="int32 ops + addressing + SRAM traffic priced by buffer size"),
-    )
-}
+    def assumptions(self) -> dict:
+        """What the estimate assumes, stated in every report."""
+        raise NotImplementedError
 
+    def _elementwise_pj(self, row: dict) -> tuple[float, float]:
+        by_branch = row.get("self_branch_elementwise", {})
+        return by_branch.get("ann", 0) * self.elementwise_pj, by_branch.get("snn", 0) * self.elementwise_pj
 
-def list_energy_models() -> list[str]:
-    return sorted(BUILTIN_MODELS)
-
-
-def get_energy_model(spec: str) -> EnergyModel:
-    """A built-in model by name, or a user model from a path ending in '.toml'."""
-    if spec in BUILTIN_MODELS:
-        return BUILTIN_MODELS[spec]
-    if spec.endswith(".toml"):
-        return load_energy_model_file(spec)
-    raise EnergyModelError(f"unknown energy model {spec!r}; valid: {', '.join(list_energy_models())} or a .toml file")
+    def _stated(self, *, mac_pj: float, ac_pj: float, neuron_pj: float, memory: str) -> dict:
+        return {
+            "description": self.description,
+            "source": self.source,
+            "bit_width": self.bit_width,
+            "first_layer_on_real_input": "counted as MACs (real-valued input)",
+            "mac_pj": mac_pj,
+            "ac_pj": ac_pj,
+            "neuron_updates": _priced(neuron_pj),
+            "elementwise_ops": _priced(self.elementwise_pj),
+            "memory": memory,
+        }
 
 
-_NUMBER_KEYS = {"mac_pj", "ac_pj", "neuron_update_pj", "elementwise_pj", "add_pj", "mult_pj"}
-_INT_KEYS = {"bit_width", "access_bits"}
-_STR_KEYS = {"name", "kind", "source", "description"}
+@ENERGY_KINDS.register("compute")
+@dataclass(frozen=True, kw_only=True)
+class ComputeModel(EnergyModel):
+    """Operations only. mac_pj (>= 0): per multiply-accumulate (dense/ANN work); ac_pj (>= 0):
+    per accumulate (synaptic event); neuron_update_pj (>= 0): per neuron update (0 = not counted)."""
+
+    mac_pj: float = spec(ge=0)
+    ac_pj: float = spec(ge=0)
+    neuron_update_pj: float = spec(0.0, ge=0)
+
+    def price(self, row: dict) -> dict:
+        own = row["self"]
+        ann_ew, snn_ew = self._elementwise_pj(row)
+        return {"ann": own["macs"] * self.mac_pj + ann_ew, "snn": own["synops"] * self.ac_pj + snn_ew,
+                "neuron": own["neuron_updates"] * self.neuron_update_pj, "memory": 0.0}
+
+    def assumptions(self) -> dict:
+        return self._stated(mac_pj=self.mac_pj, ac_pj=self.ac_pj, neuron_pj=self.neuron_update_pj,
+                            memory="not counted")
 
 
-def load_energy_model_file(path: str) -> EnergyModel:
-    """Read a user energy model. Keys: name, mac_pj, ac_pj (required); bit_width,
-    neuron_update_pj, elementwise_pj, source, description; for kind = "memory-aware" also
-    add_pj, mult_pj and ``memory = [[max_bytes, pj_per_access], ...]``."""
-    return _model_from_dict(read_toml(path, EnergyModelError, "energy model"), path)
-
-
-def _model_from_dict(data: dict, path: str) -> EnergyModel:
-    known = {f.name for f in fields(EnergyModel)} - {"memory_tiers"} | {"memory"}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise EnergyModelError(f"{path}: unknown key {unknown[0]!r}; valid keys: {', '.join(sorted(known))}")
-    for key in ("name", "mac_pj", "ac_pj"):
-        if key not in data:
-            raise EnergyModelError(f"{path}: missing required key {key!r}")
-    values = {k: _checked(k, v, path) for k, v in data.items() if k != "memory"}
-    if values.get("kind", "compute") not in ("compute", "memory-aware"):
-        raise EnergyModelError(f"{path}: kind must be 'compute' or 'memory-aware', got {values['kind']!r}")
-    values["memory_tiers"] = _tiers(data.get("memory", []), path)
-    return EnergyModel(**values)
-
-
-def _checked(key: str, value, path: str):
-    if key in _STR_KEYS and isinstance(value, str):
-        return value
-    if key in _INT_KEYS and isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return value
-    if key in _NUMBER_KEYS and isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
-        return float(value)
-    raise EnergyModelError(f"{path}: invalid value for {key!r}: {value!r}")
-
-
-def _tiers(rows, path: str) -> tuple:
-    ok = isinstance(rows, list) and all(
-        isinstance(r, list) and len(r) == 2 and all(isinstance(v, (int, float)) and v > 0 for v in r) for r in rows
-    )
-    if not ok:
-        raise EnergyModelError(f"{path}: 'memory' must be a list of [max_bytes, pj_per_access] pairs")
+def _tiers(rows) -> tuple:
+    """``memory``: a non-empty list of [max_bytes, pj_per_access] pairs (positive, finite), sorted."""
+    if not rows or not all(_is_tier(r) for r in rows):
+        raise ValueError("it must be a non-empty list of [max_bytes, pj_per_access] pairs of positive numbers")
     return tuple(sorted((int(a), float(b)) for a, b in rows))
 
 
-@dataclass
-class _Breakdown:
-    ann: float = 0.0
-    snn: float = 0.0
-    neuron: float = 0.0
-    memory: float = 0.0
-    per_layer: dict = field(default_factory=dict)
+def _is_tier(row) -> bool:
+    return isinstance(row, (list, tuple)) and len(row) == 2 and all(_positive(v) for v in row)
 
-    def total(self) -> float:
-        return self.ann + self.snn + self.neuron + self.memory
+
+def _positive(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+
+
+@ENERGY_KINDS.register("memory-aware")
+@dataclass(frozen=True, kw_only=True)
+class MemoryAwareModel(EnergyModel):
+    """Operations, addressing and SRAM traffic (see the module docstring). add_pj, mult_pj (>= 0):
+    per integer add / multiply; memory: [max_bytes, pj_per_access] tiers of SRAM buffer size;
+    access_bits (>= 1): bits per memory access."""
+
+    add_pj: float = spec(ge=0)
+    mult_pj: float = spec(ge=0)
+    memory: tuple = spec(convert=_tiers)
+    access_bits: int = spec(64, ge=1)
+
+    def price(self, row: dict) -> dict:
+        own = row["self"]
+        ann_ew, snn_ew = self._elementwise_pj(row)
+        return {"ann": own["macs"] * (self.mult_pj + self.add_pj) + ann_ew,
+                "snn": own["synops"] * 2 * self.add_pj + snn_ew,
+                "neuron": own["neuron_updates"] * (self.mult_pj + self.add_pj),
+                "memory": _memory_pj(self, row)}
+
+    def assumptions(self) -> dict:
+        op_pj = self.mult_pj + self.add_pj
+        return self._stated(mac_pj=op_pj, ac_pj=self.add_pj, neuron_pj=op_pj,
+                            memory=f"priced per {self.access_bits}-bit SRAM access by buffer size")
+
+
+def access_pj(model: MemoryAwareModel, buffer_bytes: float) -> float:
+    """Energy of one ``access_bits`` access to the smallest buffer that holds ``buffer_bytes``."""
+    for max_bytes, pj in model.memory:
+        if buffer_bytes <= max_bytes:
+            return pj
+    return model.memory[-1][1]
+
+
+def _traffic_pj(model: MemoryAwareModel, n_bytes: float, buffer_bytes: float) -> float:
+    return n_bytes * 8 / model.access_bits * access_pj(model, buffer_bytes)
+
+
+def _memory_pj(model: MemoryAwareModel, row: dict) -> float:
+    own = row["self"]
+    word = model.bit_width / model.access_bits  # accesses per weight/potential word
+    weight_bytes = row["params"] * model.bit_width / 8
+    act_bytes = own["activation_write_bytes"] / max(row.get("timesteps") or 1, 1)
+    membrane_bytes = row["neurons"] * model.bit_width / 8
+    energy = own["synops"] * word * (access_pj(model, weight_bytes) + 2 * access_pj(model, membrane_bytes))
+    energy += _traffic_pj(model, own["weight_read_bytes"] if own["synops"] == 0 else 0, weight_bytes)
+    energy += _traffic_pj(model, own["activation_read_bytes"] + own["activation_write_bytes"], act_bytes)
+    energy += _traffic_pj(model, own["membrane_read_bytes"] + own["membrane_write_bytes"], membrane_bytes)
+    return energy
+
+
+def _priced(pj: float) -> str:
+    return f"counted at {pj:g} pJ each" if pj else "not counted"
+
+
+for _file in sorted(PROFILES_DIR.glob("*.toml")):
+    ENERGY_PROFILES.register(_file.stem, _file)
+
+
+def list_energy_models() -> list[str]:
+    """Names of the built-in models (the TOML files of ``PROFILES_DIR``)."""
+    return ENERGY_PROFILES.names()
+
+
+def get_energy_model(name_or_path: str) -> EnergyModel:
+    """A built-in model by name, or a user model from a path ending in '.toml'."""
+    if name_or_path in ENERGY_PROFILES:
+        return _builtin(name_or_path)
+    if name_or_path.endswith(".toml"):
+        return load_energy_model_file(name_or_path)
+    valid = ", ".join(list_energy_models())
+    raise EnergyModelError(f"unknown energy model {name_or_path!r}; valid: {valid} or a .toml file")
+
+
+@functools.cache
+def _builtin(name: str) -> EnergyModel:
+    return load_energy_model_file(str(ENERGY_PROFILES.get(name)))
+
+
+def load_energy_model_file(path: str) -> EnergyModel:
+    """Read an energy model TOML file (see the module docstring for its keys); ``kind`` selects
+    the class (default "compute"). Raises EnergyModelError (one line naming the file)."""
+    data = read_toml(path, EnergyModelError, "energy model")
+    return build(_kind(data.pop("kind", "compute"), path), data, EnergyModelError, source=str(path))
+
+
+def _kind(name, path: str) -> type:
+    try:
+        return ENERGY_KINDS.get(name)
+    except EnergyModelError as exc:
+        raise EnergyModelError(f"{path}: {exc}") from None
 
 
 def estimate_energy(prof: dict, model: EnergyModel | str) -> dict:
     """Energy per sample (pJ) of a profile dict, with a breakdown by branch and per layer.
 
     Returns ``{"model", "total_pj", "breakdown_pj": {"ann","snn","neuron","memory"},
-    "per_layer_pj": {module: pJ}, "assumptions": {...}}``. Branch terms use the branch totals;
-    per-layer terms use each module's own (self) counts, so they add up to the total."""
+    "per_layer_pj": {module: pJ}, "assumptions": {...}}``. Each layer is priced on its own (self)
+    counts, so the per-layer terms add up to the total."""
     model = get_energy_model(model) if isinstance(model, str) else model
-    parts = _Breakdown()
+    breakdown, per_layer = dict.fromkeys(PARTS, 0.0), {}
     for row in prof["layers"]:
-        parts.per_layer[row["module"]] = _layer_energy(row, model, parts)
+        parts = model.price(row)
+        for part in PARTS:
+            breakdown[part] += parts[part]
+        per_layer[row["module"]] = parts["ann"] + parts["snn"] + parts["neuron"] + parts["memory"]
     return {
         "model": model.name,
-        "total_pj": parts.total(),
-        "breakdown_pj": {"ann": parts.ann, "snn": parts.snn, "neuron": parts.neuron, "memory": parts.memory},
-        "per_layer_pj": parts.per_layer,
-        "assumptions": assumptions(model),
+        "total_pj": breakdown["ann"] + breakdown["snn"] + breakdown["neuron"] + breakdown["memory"],
+        "breakdown_pj": breakdown,
+        "per_layer_pj": per_layer,
+        "assumptions": model.assumptions(),
     }
-
-
-def _layer_energy(row: dict, model: EnergyModel, parts: _Breakdown) -> float:
-    own = row["self"]
-    ann, snn, neuron = _compute_terms(own, row.get("self_branch_elementwise", {}), model)
-    memory = _memory_terms(row, own, model) if model.kind == "memory-aware" else 0.0
-    parts.ann += ann
-    parts.snn += snn
-    parts.neuron += neuron
-    parts.memory += memory
-    return ann + snn + neuron + memory
-
-
-def _compute_terms(own: dict, elementwise_by_branch: dict, model: EnergyModel) -> tuple[float, float, float]:
-    if model.kind == "memory-aware":
-        ann = own["macs"] * (model.mult_pj + model.add_pj)
-        snn = own["synops"] * 2 * model.add_pj  # accumulate + address computation
-        neuron = own["neuron_updates"] * (model.mult_pj + model.add_pj)
-    else:
-        ann = own["macs"] * model.mac_pj
-        snn = own["synops"] * model.ac_pj
-        neuron = own["neuron_updates"] * model.neuron_update_pj
-    ann += elementwise_by_branch.get("ann", 0) * model.elementwise_pj
-    snn += elementwise_by_branch.get("snn", 0) * model.elementwise_pj
-    return ann, snn, neuron
-
-
-def access_pj(model: EnergyModel, buffer_bytes: float) -> float:
-    """Energy of one ``access_bits`` access to the smallest buffer that holds ``buffer_bytes``."""
-    for max_bytes, pj in model.memory_tiers:
-        if buffer_bytes <= max_bytes:
-            return pj
-    return model.memory_tiers[-1][1] if model.memory_tiers else 0.0
-
-
-def _memory_terms(row: dict, own: dict, model: EnergyModel) -> float:
-    word = model.bit_width / model.access_bits  # accesses per weight/potential word
-    steps = max(row.get("timesteps") or 1, 1)
-    weight_bytes = row["params"] * model.bit_width / 8
-    act_bytes = own["activation_write_bytes"] / steps
-    membrane_bytes = row["neurons"] * model.bit_width / 8
-    energy = own["synops"] * word * (access_pj(model, weight_bytes) + 2 * access_pj(model, membrane_bytes))
-    dense_weight_bytes = own["weight_read_bytes"] if own["synops"] == 0 else 0
-    energy += dense_weight_bytes * 8 / model.access_bits * access_pj(model, weight_bytes)
-    energy += (own["activation_read_bytes"] + own["activation_write_bytes"]) * 8 / model.access_bits * access_pj(model, act_bytes)
-    energy += (own["membrane_read_bytes"] + own["membrane_write_bytes"]) * 8 / model.access_bits * access_pj(model, membrane_bytes)
-    return energy
-
-
-def assumptions(model: EnergyModel) -> dict:
-    """What the estimate assumes, stated in every report."""
-    return {
-        "description": model.description,
-        "source": model.source,
-        "bit_width": model.bit_width,
-        "first_layer_on_real_input": "counted as MACs (real-valued input)",
-        "mac_pj": model.mult_pj + model.add_pj if model.kind == "memory-aware" else model.mac_pj,
-        "ac_pj": model.add_pj if model.kind == "memory-aware" else model.ac_pj,
-        "neuron_updates": _priced(model.mult_pj + model.add_pj if model.kind == "memory-aware" else model.neuron_update_pj),
-        "elementwise_ops": _priced(model.elementwise_pj),
-        "memory": "priced per 64-bit SRAM access by buffer size" if model.kind == "memory-aware" else "not counted",
-    }
-
-
-def _priced(pj: float) -> str:
-    return f"counted at {pj:g} pJ each" if pj else "not counted"

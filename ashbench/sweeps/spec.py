@@ -6,6 +6,7 @@ Spec (``benchmarks/ashnets.toml`` is a full example)::
     name = "ashnets"            # results go to <output>/<name>/
     base = "ashnet-default"     # a config name or TOML file (see ashbench.ashnet.config)
     output = "results"          # optional, default "results"
+    work_dir = "runs"           # optional, default "runs": checkpoints of each run
     energy_models = ["45nm-fp32", "memory-aware"]   # optional
     set = { "train.steps" = 600 }                   # optional overrides for every run
     [grid]                      # cartesian product of the listed axes
@@ -15,10 +16,16 @@ Spec (``benchmarks/ashnets.toml`` is a full example)::
     mode = "hybrid"
     T = 8
 
-Axes are config keys (``model.timesteps``, bare names when unique) or the aliases in ``AXES``;
-``objectives`` takes one of ``OBJECTIVES``. Resumable: a run whose id (a hash of its config
-overrides) already has a row is skipped; an interrupted run has no row and is redone (its
-training resumes from its last checkpoint under ``runs/<sweep>/<run_id>``).
+Every key is validated by :mod:`ashbench.schema` against :class:`SpecFile` (one-line
+``ConfigError`` on a wrong type, an unknown key, an empty ``energy_models`` or a ``name`` that is
+not a plain folder name). Axes are config keys (``model.timesteps``, bare names when unique) or
+entries of the ``AXES`` registry: aliases of one config key (``mode``, ``T``, ``neuron``, ...) and
+``objectives`` (one of ``OBJECTIVES``); a new axis is one ``AXES.register(name, axis)`` with an
+object that has ``overrides(value) -> dict`` and ``effective(config) -> value``.
+
+Resumable: a run whose id (a hash of its config overrides) already has a row is skipped; an
+interrupted run has no row and is redone (its training resumes from its last checkpoint under
+``<work_dir>/<sweep>/<run_id>``).
 """
 
 from __future__ import annotations
@@ -29,16 +36,13 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ashbench.ashnet.config import _resolve_key, load_config
+from ashbench.energy import get_energy_model
 from ashbench.errors import ConfigError
 from ashbench.files import read_toml
+from ashbench.registry import Registry
+from ashbench.schema import build, non_empty, spec
 
-AXES = {
-    "mode": "model.mode", "T": "model.timesteps", "timesteps": "model.timesteps", "neuron": "model.neuron",
-    "threshold": "model.v_threshold", "tau": "model.tau", "snn_width": "model.snn_width",
-    "vision_width": "model.vision_width", "width": "model.snn_width", "snn_attention": "model.snn_attention",
-    "lambda": "loss.firing_rate_weight", "fr_lambda": "loss.firing_rate_weight", "seed": "train.seed",
-    "steps": "train.steps",
-}
 OBJECTIVES = {
     "itc": {"loss.itm_weight": 0.0, "loss.stua_weight": 0.0, "loss.hard_negatives": False,
             "loss.nn_negatives_boost": 0.0},
@@ -46,7 +50,73 @@ OBJECTIVES = {
     "itc+hn+itm": {"loss.stua_weight": 0.0, "loss.hard_negatives": True},
     "itc+hn+itm+stua": {"loss.hard_negatives": True},
 }
-SPEC_KEYS = {"name", "base", "output", "energy_models", "set", "grid", "runs", "work_dir"}
+AXES: Registry = Registry("axis", ConfigError, plural="axes")
+
+
+@dataclass(frozen=True)
+class ConfigAxis:
+    """An axis that sets one config key (``key``: ``section.field`` or a unique bare field name)."""
+
+    key: str
+
+    def overrides(self, value) -> dict:
+        return {self.key: value}
+
+    def effective(self, config: dict):
+        section, name = _resolve_key(self.key)
+        return config[section][name]
+
+
+class ObjectivesAxis:
+    """The ``objectives`` axis: a name of ``OBJECTIVES``, i.e. which losses are on."""
+
+    def overrides(self, value) -> dict:
+        if not isinstance(value, str) or value not in OBJECTIVES:
+            raise ConfigError(f"unknown objectives {value!r}; valid: {', '.join(OBJECTIVES)}")
+        return dict(OBJECTIVES[value])
+
+    def effective(self, config: dict) -> str:
+        loss = config["loss"]
+        names = ["itc"] + ["hn"] * bool(loss["hard_negatives"]) + ["itm"] * (loss["itm_weight"] > 0) \
+            + ["stua"] * (loss["stua_weight"] > 0)
+        return "+".join(names)
+
+
+for _alias, _key in {
+    "mode": "model.mode", "T": "model.timesteps", "timesteps": "model.timesteps", "neuron": "model.neuron",
+    "threshold": "model.v_threshold", "tau": "model.tau", "snn_width": "model.snn_width",
+    "vision_width": "model.vision_width", "width": "model.snn_width", "snn_attention": "model.snn_attention",
+    "lambda": "loss.firing_rate_weight", "fr_lambda": "loss.firing_rate_weight", "seed": "train.seed",
+    "steps": "train.steps",
+}.items():
+    AXES.register(_alias, ConfigAxis(_key))
+AXES.register("objectives", ObjectivesAxis())
+
+
+def _folder_name(name: str) -> str:
+    if not name or "/" in name or "\\" in name or name in (".", ".."):
+        raise ValueError("it must be a plain folder name (not empty, '.' or '..'; no '/')")
+    return name
+
+
+@dataclass
+class SpecFile:
+    """The keys of a sweep spec TOML file.
+
+    name: the results folder under ``output`` (a plain folder name; default: the file's stem);
+    base: a config name or TOML file; output: the results root; work_dir: where runs train
+    (checkpoints under ``work_dir/name/run_id``); energy_models: energy models priced per run
+    (non-empty; the first is the one ``evaluate`` reports); set: config overrides for every run;
+    grid: axis -> list of values (their cartesian product); runs: explicit runs, axis -> value."""
+
+    name: str = spec(convert=_folder_name)
+    base: str = "ashnet-default"
+    output: str = "results"
+    work_dir: str = "runs"
+    energy_models: list[str] = spec(["45nm-fp32", "memory-aware"], convert=non_empty)
+    set: dict = spec({})
+    grid: dict[str, list] = spec({})
+    runs: list[dict] = spec([])
 
 
 @dataclass(frozen=True)
@@ -61,6 +131,8 @@ class RunSpec:
 
 @dataclass
 class SweepSpec:
+    """A validated spec: ``fixed`` is the file's ``set``; paths are Paths (see :class:`SpecFile`)."""
+
     name: str
     base: str
     output: Path
@@ -82,41 +154,28 @@ class SweepSpec:
 
 def load_spec(path: str) -> SweepSpec:
     """Read and validate a sweep spec; raises ConfigError (one line) on any problem."""
-    data = read_toml(path, ConfigError, "sweep spec")
-    unknown = sorted(set(data) - SPEC_KEYS)
-    if unknown:
-        raise ConfigError(f"{path}: unknown spec key {unknown[0]!r}; valid keys: {', '.join(sorted(SPEC_KEYS))}")
-    return _spec_from(data, Path(path))
+    data = {"name": Path(path).stem, **read_toml(path, ConfigError, "sweep spec")}
+    raw = build(SpecFile, data, ConfigError, source=str(path))
+    if any(len(v) == 0 for v in raw.grid.values()) or (not raw.grid and not raw.runs):
+        raise ConfigError(f"{path}: the sweep is empty (an axis with no values, or neither [grid] nor [[runs]])")
+    return SweepSpec(raw.name, raw.base, Path(raw.output), Path(raw.work_dir), raw.energy_models, raw.set, raw.grid,
+                     raw.runs)
 
 
-def _spec_from(data: dict, file: Path) -> SweepSpec:
-    name = data.get("name", file.stem)
-    if not isinstance(name, str) or not name or "/" in name:
-        raise ConfigError(f"{file}: 'name' must be a plain folder name, got {name!r}")
-    grid, runs = data.get("grid", {}), data.get("runs", [])
-    if not isinstance(grid, dict) or not all(isinstance(v, list) for v in grid.values()):
-        raise ConfigError(f"{file}: [grid] must map each axis to a list of values")
-    if any(len(v) == 0 for v in grid.values()) or (not grid and not runs):
-        raise ConfigError(f"{file}: the sweep is empty (an axis with no values, or neither [grid] nor [[runs]])")
-    models = data.get("energy_models", ["45nm-fp32", "memory-aware"])
-    return SweepSpec(name, str(data.get("base", "ashnet-default")), Path(data.get("output", "results")),
-                     Path(data.get("work_dir", "runs")), list(models), dict(data.get("set", {})), grid, list(runs))
+def _axis(name: str):
+    """The AXES entry called ``name``, or a ConfigAxis when ``name`` is a config key."""
+    if name in AXES:
+        return AXES.get(name)
+    try:
+        _resolve_key(name)
+    except ConfigError:
+        raise ConfigError(f"unknown axis {name!r}; use a config key or one of: {', '.join(AXES.names())}") from None
+    return ConfigAxis(name)
 
 
 def axis_overrides(axis: str, value) -> dict:
     """Config overrides meant by one axis value (raises ConfigError on an unknown axis)."""
-    if axis == "objectives":
-        if value not in OBJECTIVES:
-            raise ConfigError(f"unknown objectives {value!r}; valid: {', '.join(OBJECTIVES)}")
-        return dict(OBJECTIVES[value])
-    from ashbench.ashnet.config import _resolve_key
-
-    key = AXES.get(axis, axis)
-    try:
-        _resolve_key(key)
-    except ConfigError:
-        raise ConfigError(f"unknown axis {axis!r}; use a config key or one of: objectives, {', '.join(AXES)}") from None
-    return {key: value}
+    return _axis(axis).overrides(value)
 
 
 def expand(spec: SweepSpec) -> list[RunSpec]:
@@ -144,19 +203,7 @@ def make_run(spec: SweepSpec, values: dict) -> RunSpec:
 
 def effective_axis_value(axis: str, config: dict):
     """The value an axis has in a run's final config (for axes a run does not set)."""
-    if axis == "objectives":
-        loss = config["loss"]
-        names = ["itc"] + ["hn"] * bool(loss["hard_negatives"]) + ["itm"] * (loss["itm_weight"] > 0) \
-            + ["stua"] * (loss["stua_weight"] > 0)
-        return "+".join(names)
-    section, name = AXES.get(axis, axis).split(".", 1) if "." in AXES.get(axis, axis) else _split_bare(axis)
-    return config[section][name]
-
-
-def _split_bare(key: str) -> tuple[str, str]:
-    from ashbench.ashnet.config import _resolve_key
-
-    return _resolve_key(key)
+    return _axis(axis).effective(config)
 
 
 def _toml_value(value) -> str:
@@ -167,9 +214,6 @@ def _toml_value(value) -> str:
 
 def validate_runs(spec: SweepSpec, runs: list[RunSpec]) -> None:
     """Build every run's config before any training: bad values fail fast (ConfigError)."""
-    from ashbench.energy import get_energy_model
-    from ashbench.ashnet.config import load_config
-
     for model in spec.energy_models:
         get_energy_model(model)
     for run in runs:
