@@ -51,6 +51,10 @@ if ROOT not in sys.path:
 import torch  # noqa: E402
 from spikingjelly.activation_based import functional, layer, neuron  # noqa: E402
 
+from ashbench.report.tables import FORMATS as TABLE_FORMATS  # noqa: E402
+from ashbench.report.tables import Column, Table  # noqa: E402
+from ashbench.report.tables import render as render_table  # noqa: E402
+
 # BN2 affine weight: with the default init the second LIF layer stays silent at every input scale
 # (conv2 outputs of spike inputs are ~0.2); weight 8 makes it fire 15-20% (see README).
 BN2_WEIGHT = 8.0
@@ -405,12 +409,11 @@ def machine() -> dict:
     return info
 
 
-def fmt_table(headers: list[str], rows: list[list]) -> str:
-    cells = [[str(c) for c in r] for r in rows]
-    widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(headers)]
-    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths))
-    body = ["  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))) for r in cells]
-    return "\n".join([line, "  ".join("-" * w for w in widths), *body])
+def fmt_table(headers: list[str], rows: list[list], fmt: str = "table") -> str:
+    """``rows`` (cells as given) under ``headers``, rendered by ashbench's one table renderer in
+    ``fmt`` (``ashbench.report.tables``): the first column left-aligned, the others right-aligned."""
+    columns = [Column(h, align="right" if i else "left") for i, h in enumerate(headers)]
+    return render_table(Table(columns, rows, width=200), fmt).rstrip("\n")
 
 
 def main(argv=None) -> int:
@@ -421,6 +424,8 @@ def main(argv=None) -> int:
     ap.add_argument("--threads", type=int, default=None,
                     help="torch.set_num_threads (default: torch's default; 1 is steadier on a shared machine)")
     ap.add_argument("--no-memory", action="store_true", help="skip the subprocess peak-RSS measurement")
+    ap.add_argument("--table-format", choices=TABLE_FORMATS.names(), default="table",
+                    help="format of the printed tables (markdown: ready for benchmarks/README.md)")
     ap.add_argument("--_memory-child", dest="memory_child", help=argparse.SUPPRESS)
     ap.add_argument("--_scale", dest="scale", type=float, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -430,6 +435,10 @@ def main(argv=None) -> int:
         memory_child(args.memory_child, args.scale)
         return 0
     warnings.filterwarnings("ignore", module="torch.jit")
+
+    def show_table(headers: list[str], rows: list[list]) -> None:
+        print(fmt_table(headers, rows, args.table_format))
+
     rounds = args.rounds or (3 if args.quick else 15)
     scale_rounds = max(3, rounds // 2) if not args.quick else 3
     started = datetime.datetime.now().astimezone()
@@ -474,7 +483,7 @@ def main(argv=None) -> int:
         s = summarise(interleaved(variants, net, x, rounds))
         rows = [[k, f"{v['median_ms']:.1f}", f"{v['min_ms']:.1f}", f"{v['max_ms']:.1f}", f"{v['ratio_vs_plain']:.2f}x",
                  f"{v['paired_ratio_vs_plain']:.2f}x"] for k, v in s.items()]
-        print(fmt_table(["variant", "median ms", "min ms", "max ms", "vs plain", "paired vs plain"], rows))
+        show_table(["variant", "median ms", "min ms", "max ms", "vs plain", "paired vs plain"], rows)
         if "ratio_vs_sj_opcount" in s["ashbench"]:
             print(f"   ashbench / sj_opcount = {s['ashbench']['ratio_vs_sj_opcount']:.2f}x "
                   f"(paired {s['ashbench']['paired_ratio_vs_sj_opcount']:.2f}x)")
@@ -483,9 +492,9 @@ def main(argv=None) -> int:
     x_main = make_input(REGIMES[SCALING_REGIME])
     print(f"\n== scaling (regime {SCALING_REGIME}, plain vs ashbench interleaved, {scale_rounds} rounds)")
     sc = scaling(net, REGIMES[SCALING_REGIME], scale_rounds)
-    print(fmt_table(["T", "B", "plain ms", "ashbench ms", "ratio", "extra ms/(T*B)"],
-                    [[r["T"], r["B"], f"{r['plain_ms']:.1f}", f"{r['ashbench_ms']:.1f}", f"{r['ratio']:.2f}x",
-                      f"{r['extra_ms_per_sample_step']:.3f}"] for r in sc]))
+    show_table(["T", "B", "plain ms", "ashbench ms", "ratio", "extra ms/(T*B)"],
+               [[r["T"], r["B"], f"{r['plain_ms']:.1f}", f"{r['ashbench_ms']:.1f}", f"{r['ratio']:.2f}x",
+                 f"{r['extra_ms_per_sample_step']:.3f}"] for r in sc])
     results["scaling"] = sc
 
     mem = None
@@ -497,10 +506,10 @@ def main(argv=None) -> int:
         print(f"   baseline subprocess (imports, build net + input only): peak RSS {mem['baseline_peak_mib']:.1f} MiB")
         print("   fwd peak = VmHWM after the forward (mark reset just before it) - VmRSS before it;"
               " peak-baseline = child's whole peak RSS - baseline child's")
-        print(fmt_table(["variant", "fwd peak MiB", "vs plain", "peak-baseline MiB", "vs plain"],
-                        [[v, f"{mem[v]['forward_peak_mib']:.1f}", f"{mem[v]['forward_peak_ratio_vs_plain']:.2f}x",
-                          f"{mem[v]['peak_minus_baseline_mib']:.1f}", f"{mem[v]['over_baseline_ratio_vs_plain']:.2f}x"]
-                         for v in variants]))
+        show_table(["variant", "fwd peak MiB", "vs plain", "peak-baseline MiB", "vs plain"],
+                   [[v, f"{mem[v]['forward_peak_mib']:.1f}", f"{mem[v]['forward_peak_ratio_vs_plain']:.2f}x",
+                     f"{mem[v]['peak_minus_baseline_mib']:.1f}", f"{mem[v]['over_baseline_ratio_vs_plain']:.2f}x"]
+                    for v in variants])
         results["memory"] = mem
 
     print("\n== cProfile of one ashbench profile() call (regime "
@@ -508,8 +517,8 @@ def main(argv=None) -> int:
     hot = ashbench_hotspots(net, x_main)
     print("   (profile/__torch_function__/__torch_dispatch__ cum times include running the model's ops;"
           " the other rows are ashbench's own counting work)")
-    print(fmt_table(["function", "calls", "cum ms", "own ms"],
-                    [[h["where"], h["calls"], f"{h['cumtime_ms']:.1f}", f"{h['tottime_ms']:.1f}"] for h in hot[1:]]))
+    show_table(["function", "calls", "cum ms", "own ms"],
+               [[h["where"], h["calls"], f"{h['cumtime_ms']:.1f}", f"{h['tottime_ms']:.1f}"] for h in hot[1:]])
     results["ashbench_hotspots"] = hot
 
     # -- summary ----------------------------------------------------------------------------------
@@ -527,7 +536,7 @@ def main(argv=None) -> int:
         rate = "/".join(f"{fr[k]:.1%}" for k in fr)
         rows.append([regime, rate] + [f"{r['timing'][n]['ratio_vs_plain']:.2f}x" for n in names]
                     + [f"{r['timing']['ashbench'].get('ratio_vs_sj_opcount', float('nan')):.2f}x"])
-    print(fmt_table(hdr, rows))
+    show_table(hdr, rows)
     print("plain median ms: " + ", ".join(f"{k} {r['timing']['plain']['median_ms']:.1f}"
                                           for k, r in results["regimes"].items()))
     if mem:

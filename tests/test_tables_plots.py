@@ -7,9 +7,8 @@ from helpers import run_cli
 
 from ashbench.errors import ResultsError
 from ashbench.report.figures import pareto_front
-from ashbench.sweeps.runs_table import SCHEMA, append_row, read_rows
 from ashbench.sweeps.comparison import comparison_table, load_runs, render_table
-
+from ashbench.sweeps.runs_table import SCHEMA, append_row, read_rows
 
 
 def _row(run_id, mode, seed, r1, energy, synops, macs):
@@ -132,10 +131,10 @@ def test_raster_bad_input(tmp_path, args, message):
 
 
 def test_raster_of_a_model_without_spiking_layers(tmp_path):
+    import torch
+
     from ashbench.errors import InputError
     from ashbench.profiler.raster import capture_raster
-
-    import torch
 
     with pytest.raises(InputError, match="no spiking-neuron layers"):
         capture_raster(torch.nn.Linear(2, 2), (torch.rand(1, 2),))

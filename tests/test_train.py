@@ -130,15 +130,17 @@ def test_vl_resume_repeats_the_uninterrupted_run(tmp_path):
 def test_vl_nan_loss_stops_with_the_step_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
     real, calls = train_module.compute_losses, []
 
-    def diverge_at_3(*args):
+    def diverge_at_4(*args):
         out = real(*args)
         calls.append(1)
-        if len(calls) == 3:
+        if len(calls) == 4:
             out["loss"] = out["loss"] * float("nan")
         return out
 
-    monkeypatch.setattr(train_module, "compute_losses", diverge_at_3)
-    with pytest.raises(TrainingDivergedError, match="at step 3; last good checkpoint: .*last.pt"):
+    # checkpoints every 2 steps: step 2's weights gave a finite loss at step 3, so it is kept; the
+    # loss of step 4 is NaN, so nothing after step 2 is written
+    monkeypatch.setattr(train_module, "compute_losses", diverge_at_4)
+    with pytest.raises(TrainingDivergedError, match="at step 4; last good checkpoint: .*last.pt"):
         train("test-tiny", tmp_path, overrides=TINY)
     kept = load_checkpoint(tmp_path / "last.pt")
     assert kept["step"] == 2 and all(torch.isfinite(v).all() for v in kept["model"].values())

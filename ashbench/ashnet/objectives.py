@@ -54,8 +54,11 @@ def stua_loss(spike_emb: torch.Tensor, txt: torch.Tensor, scale: torch.Tensor, p
 
 
 def sample_hard_indices(sim: torch.Tensor, pos: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
-    """For each row, one column index sampled with probability softmax(sim row) over its negatives (ALBEF)."""
+    """For each row, one column index sampled with probability softmax(sim row) over its negatives (ALBEF).
+    Raises FloatingPointError on non-finite similarities (a diverged model)."""
     weights = sim.detach().float().softmax(1).masked_fill(pos, 0.0)
+    if not torch.isfinite(weights).all():
+        raise FloatingPointError("non-finite image-text similarities")
     empty = weights.sum(1) <= 0
     weights[empty] = 1.0  # a row without negatives (degenerate tiny batch): sample uniformly
     return torch.multinomial(weights, 1, generator=generator).squeeze(1)

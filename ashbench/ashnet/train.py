@@ -13,6 +13,7 @@ Outputs in ``out_dir``: ``metrics.jsonl`` (one JSON object per logged step, plus
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import os
@@ -292,22 +293,36 @@ def _read_jsonl(path: Path) -> list[dict]:
 
 def _loop(cfg, runner, model, optimizer, bank, images, tokenizer, out, resumed, rank, world, device,
           callback) -> dict:
-    start = resumed.step
+    """Train steps start+1..steps. A checkpoint is written only once its weights have given a
+    finite loss at the next step (or the run ends, or the user interrupts it), so that after a
+    divergence ``last.pt`` is a point a smaller learning rate can resume from."""
     started = time.perf_counter() - resumed.elapsed_s
-    last = _resume_log(out / "metrics.jsonl", start) if rank == 0 else {}
+    last = _resume_log(out / "metrics.jsonl", resumed.step) if rank == 0 else {}
     model.train()
-    for step in range(start + 1, cfg.train.steps + 1):
-        losses = _step(cfg, runner, model, optimizer, bank, images, step, rank, world, device, out)
-        rec = _record(step, cfg, losses, model, started)
-        if rank == 0 and (step % cfg.train.log_every == 0 or step == cfg.train.steps):
-            _append_jsonl(out / "metrics.jsonl", rec)
-            last = rec
-        if rank == 0 and (step % cfg.train.checkpoint_every == 0 or step == cfg.train.steps):
-            _check_finite_weights(model, step, out)
-            save_checkpoint(out / "last.pt", _payload(cfg, tokenizer, model, step, optimizer, rec))
-        if callback is not None:
-            callback(rec)
+    pending = []  # at most one checkpoint whose weights have not yet given a finite loss
+    try:
+        for step in range(resumed.step + 1, cfg.train.steps + 1):
+            losses = _step(cfg, runner, model, optimizer, bank, images, step, rank, world, device, out)
+            _save_pending(pending, out)
+            rec = _record(step, cfg, losses, model, started)
+            if rank == 0 and (step % cfg.train.log_every == 0 or step == cfg.train.steps):
+                _append_jsonl(out / "metrics.jsonl", rec)
+                last = rec
+            if rank == 0 and (step % cfg.train.checkpoint_every == 0 or step == cfg.train.steps):
+                _check_finite_weights(model, step, out)
+                pending.append(copy.deepcopy(_payload(cfg, tokenizer, model, step, optimizer, rec)))
+            if callback is not None:
+                callback(rec)
+    except KeyboardInterrupt:  # stopped by the user, not diverged: keep the latest checkpoint
+        _save_pending(pending, out)
+        raise
+    _save_pending(pending, out)  # the final weights
     return last
+
+
+def _save_pending(pending: list, out: Path) -> None:
+    while pending:
+        save_checkpoint(out / "last.pt", pending.pop())
 
 
 def compute_losses(runner, batch: Batch, generator: torch.Generator) -> dict:
@@ -322,10 +337,8 @@ def _step(cfg, runner, model, optimizer, bank, images, step, rank, world, device
     gen = torch.Generator(device=device).manual_seed(cfg.train.seed * 7919 + step * 31 + rank)
     try:
         losses = compute_losses(runner, batch, gen)
-    except RuntimeError:
-        if all(torch.isfinite(p).all() for p in model.parameters()):
-            raise
-        raise _diverged("the weights became non-finite", step, out) from None  # e.g. sampling from NaN scores
+    except FloatingPointError as exc:  # e.g. ITM negatives sampled from NaN similarities
+        raise _diverged(str(exc), step, out) from None
     if not torch.isfinite(losses["loss"]).item():
         raise _diverged(f"loss became {float(losses['loss'].detach())}", step, out)
     for group in optimizer.param_groups:
@@ -345,7 +358,8 @@ def _diverged(what: str, step: int, out: Path) -> TrainingDivergedError:
 
 
 def _check_finite_weights(model, step: int, out: Path) -> None:
-    """Never overwrite the last good checkpoint with non-finite weights."""
+    """Never overwrite the last good checkpoint with non-finite weights. (A checkpoint is written
+    only once its weights have given a finite loss at the next step: see ``_loop``.)"""
     if not all(torch.isfinite(p).all() for p in model.parameters()):
         raise _diverged("the weights became non-finite", step, out)
 

@@ -34,19 +34,22 @@ def train_command(
 
 
 class _TrainProgress:
-    """A progress bar on stderr that appears with the first training step (so an error raised
-    before training starts is the only line printed) and disappears when training ends."""
+    """A progress bar on stderr, when stderr is a terminal, that appears with the first training
+    step and disappears when training ends: an error is then the only line printed."""
 
     def __init__(self):
         self.progress = self.task = None
         self.first_step = 0
+        self.console = Console(stderr=True)
 
     def on_step(self, rec: dict) -> None:
+        if not self.console.is_terminal:
+            return
         if self.progress is None:
             columns = (TextColumn("step {task.completed}/{task.total}"), BarColumn(),
                        TextColumn("loss {task.fields[loss]:.3f}"), TextColumn("lr {task.fields[lr]:.2e}"),
                        TextColumn("{task.fields[rate]:.0f} samples/s"), TimeElapsedColumn(), TimeRemainingColumn())
-            self.progress = Progress(*columns, console=Console(stderr=True), transient=True)
+            self.progress = Progress(*columns, console=self.console, transient=True)
             self.progress.start()
             self.task = self.progress.add_task("train", total=rec["steps"], loss=float("nan"), lr=0.0, rate=0.0)
             self.first_step = rec["step"] - 1

@@ -1,43 +1,56 @@
-"""Figures (matplotlib, headless Agg backend; no torch import). Each function writes
-``<out>.png`` plus ``<out>.svg`` atomically and returns the paths.
+"""Figures (matplotlib without pyplot; no torch import). Each plot kind writes ``<out>.png`` plus
+``<out>.svg`` atomically and returns the paths. Figures are ``matplotlib.figure.Figure`` objects
+drawn by the Agg canvas, so importing or using this module never changes the matplotlib backend
+or pyplot's state. The plot kinds are registered in ``PLOTS`` (name -> function):
 
-- ``sparsity_bars``: per layer, the firing rate of spiking-neuron layers and the activity of
-  MAC layers ((macs + synops) / dense_macs: 1 for ANN layers, the event-driven fraction for SNN
-  layers), coloured by branch;
-- ``sparsity_heatmap``: firing rate per neuron layer x time step;
-- ``spike_raster``: spikes of sample neurons of one layer for one input, over time steps;
-- ``accuracy_vs_energy``: one point per configuration, Pareto front, log energy axis;
-- ``energy_breakdown``: stacked bars of ANN compute / SNN synops / neuron updates / memory.
+- ``sparsity-bars`` (``sparsity_bars``): per layer, the firing rate of spiking-neuron layers and
+  the activity of MAC layers ((macs + synops) / dense_macs: 1 for ANN layers, the event-driven
+  fraction for SNN layers), coloured by branch;
+- ``sparsity-heatmap`` (``sparsity_heatmap``): firing rate per neuron layer x time step;
+- ``raster`` (``spike_raster``): spikes of sample neurons of one layer for one input, over time;
+- ``pareto`` (``accuracy_vs_energy``): one point per configuration, Pareto front, log energy axis;
+- ``breakdown`` (``energy_breakdown``): stacked bars of ANN compute / SNN synops / neuron updates
+  / memory.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
-import matplotlib
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-from ashbench.errors import ResultsError  # noqa: E402
-from ashbench.files import read_json, write_atomic  # noqa: E402
+from ashbench.errors import InputError, ResultsError
+from ashbench.files import read_json, write_atomic
+from ashbench.registry import Registry
 
 COLOURS = {"ann": "#4C72B0", "snn": "#DD8452", "neuron": "#55A868", "mixed": "#8172B3", "memory": "#937860"}
 FORMATS = ("png", "svg")
+PLOTS: Registry[Callable[..., list[str]]] = Registry("plot kind", InputError)
 
 
-def save(fig, out: str) -> list[str]:
-    """Write ``out``.png and ``out``.svg atomically (``ashbench.files.write_atomic``); close the figure."""
+def new_figure(width_in: float, height_in: float) -> tuple[Figure, object]:
+    """A figure of ``width_in`` x ``height_in`` inches on its own Agg canvas (no pyplot), and its axes."""
+    fig = Figure(figsize=(width_in, height_in))
+    FigureCanvasAgg(fig)
+    return fig, fig.subplots()
+
+
+def save(fig: Figure, out: str) -> list[str]:
+    """Write ``<out>.png`` and ``<out>.svg`` atomically (``ashbench.files.write_atomic``): the
+    extensions are appended to the whole stem (``fig.v2`` -> ``fig.v2.png``), except that a stem
+    already ending in .png or .svg loses it (``fig.png`` -> ``fig.png``, ``fig.svg``)."""
     target = Path(out)
+    if target.suffix in (".png", ".svg"):
+        target = target.with_suffix("")
     target.parent.mkdir(parents=True, exist_ok=True)
     paths = []
-    try:
-        for ext in FORMATS:
-            final = target.with_name(f"{target.name}.{ext}")
-            write_atomic(final, lambda handle: fig.savefig(handle, format=ext, dpi=150, bbox_inches="tight"))
-            paths.append(str(final))
-    finally:
-        plt.close(fig)
+    for ext in FORMATS:
+        final = target.with_name(f"{target.name}.{ext}")
+        write_atomic(final, lambda handle, ext=ext: fig.savefig(handle, format=ext, dpi=150, bbox_inches="tight"))
+        paths.append(str(final))
     return paths
 
 
@@ -54,30 +67,33 @@ def _leaf_layers(doc: dict) -> list[dict]:
     return [row for row in doc["layers"] if row["module"] and not any(n.startswith(row["module"] + ".") for n in names)]
 
 
+@PLOTS.register("sparsity-bars")
 def sparsity_bars(doc: dict, out: str) -> list[str]:
     rows = [r for r in _leaf_layers(doc) if r["branch"] == "neuron" or r["dense_macs"]]
     if not rows:
         raise ResultsError("the profile has no spiking-neuron or MAC layers to plot")
-    values = [r["firing_rate"] if r["branch"] == "neuron" else (r["macs"] + r["synops"]) / r["dense_macs"] for r in rows]
-    fig, ax = plt.subplots(figsize=(max(6, 0.35 * len(rows)), 4))
+    values = [r["firing_rate"] if r["branch"] == "neuron" else (r["macs"] + r["synops"]) / r["dense_macs"]
+              for r in rows]
+    fig, ax = new_figure(max(6, 0.35 * len(rows)), 4)
     ax.bar(range(len(rows)), values, color=[COLOURS.get(r["branch"], "grey") for r in rows])
     ax.set_xticks(range(len(rows)), [r["module"] for r in rows], rotation=70, ha="right", fontsize=7)
     ax.set_ylabel("firing rate (neurons) / active fraction of dense MACs")
     ax.set_ylim(0, 1.05)
     ax.set_title(f"Spike sparsity per layer — {doc['model']} (T={doc['timesteps']})")
-    handles = [plt.Rectangle((0, 0), 1, 1, color=COLOURS[b]) for b in ("ann", "snn", "neuron")]
+    handles = [Rectangle((0, 0), 1, 1, color=COLOURS[b]) for b in ("ann", "snn", "neuron")]
     ax.legend(handles, ["ANN layer (dense)", "SNN layer (synops / dense MACs)", "spiking neurons (firing rate)"],
               fontsize=7, loc="lower right")
     return save(fig, out)
 
 
+@PLOTS.register("sparsity-heatmap")
 def sparsity_heatmap(doc: dict, out: str) -> list[str]:
     rows = [r for r in _leaf_layers(doc) if r["branch"] == "neuron" and r["firing_rate_per_step"]]
     if not rows:
         raise ResultsError("the profile has no spiking-neuron layers with per-step firing rates")
     steps = max(len(r["firing_rate_per_step"]) for r in rows)
     grid = [r["firing_rate_per_step"] + [float("nan")] * (steps - len(r["firing_rate_per_step"])) for r in rows]
-    fig, ax = plt.subplots(figsize=(max(4, 0.6 * steps + 3), max(2.5, 0.3 * len(rows) + 1)))
+    fig, ax = new_figure(max(4, 0.6 * steps + 3), max(2.5, 0.3 * len(rows) + 1))
     image = ax.imshow(grid, aspect="auto", cmap="viridis", vmin=0)
     ax.set_xticks(range(steps), [str(t) for t in range(steps)])
     ax.set_yticks(range(len(rows)), [r["module"] for r in rows], fontsize=7)
@@ -87,9 +103,10 @@ def sparsity_heatmap(doc: dict, out: str) -> list[str]:
     return save(fig, out)
 
 
+@PLOTS.register("raster")
 def spike_raster(raster: dict, out: str) -> list[str]:
     """``raster``: {'layer', 'times': [...], 'neurons': [...], 'n_neurons', 'timesteps'}."""
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    fig, ax = new_figure(6, 3.5)
     ax.scatter(raster["times"], raster["neurons"], marker="|", s=60, color=COLOURS["neuron"])
     ax.set_xlim(-0.5, raster["timesteps"] - 0.5)
     ax.set_xticks(range(raster["timesteps"]))
@@ -111,17 +128,20 @@ def pareto_front(points: list[tuple[float, float]]) -> list[int]:
     return front
 
 
+@PLOTS.register("pareto")
 def accuracy_vs_energy(table, out: str, *, metric: str = "t2i_r1", label: str = "label") -> list[str]:
-    """``table``: rows with 'energy_pj', ``metric`` and ``label`` columns (a comparison table).
+    """``table``: 'energy_pj' (pJ), ``metric`` (%) and ``label`` columns, e.g. a comparison
+    DataFrame or a dict of lists; energy is shown in µJ.
 
     Points are numbered; the key beside the axes maps numbers to configurations (labels of
     clustered points would overlap). Pareto-optimal points are drawn in the front's colour."""
     for column in ("energy_pj", metric, label):
         if column not in table:
             raise ResultsError(f"the accuracy-vs-energy plot needs column {column!r}")
-    energy, acc, names = list(table["energy_pj"] / 1e6), list(table[metric]), [str(n) for n in table[label]]
+    energy = [pj / 1e6 for pj in table["energy_pj"]]
+    acc, names = list(table[metric]), [str(n) for n in table[label]]
     front = pareto_front(list(zip(energy, acc)))
-    fig, ax = plt.subplots(figsize=(9.5, 4.8))
+    fig, ax = new_figure(9.5, 4.8)
     colours = [COLOURS["snn"] if i in front else COLOURS["ann"] for i in range(len(energy))]
     ax.scatter(energy, acc, color=colours, zorder=3)
     for i, (e, a) in enumerate(zip(energy, acc)):
@@ -139,9 +159,10 @@ def accuracy_vs_energy(table, out: str, *, metric: str = "t2i_r1", label: str = 
     return save(fig, out)
 
 
+@PLOTS.register("breakdown")
 def energy_breakdown(parts: dict, labels: list[str], out: str, *, model: str) -> list[str]:
     """``parts``: {'ann': [...], 'snn': [...], 'neuron': [...], 'memory': [...]} in pJ per label."""
-    fig, ax = plt.subplots(figsize=(max(6, 0.6 * len(labels) + 2), 4.5))
+    fig, ax = new_figure(max(6, 0.6 * len(labels) + 2), 4.5)
     bottom = [0.0] * len(labels)
     names = {"ann": "ANN compute (MACs)", "snn": "SNN synops", "neuron": "neuron updates", "memory": "memory"}
     for part in ("ann", "snn", "neuron", "memory"):

@@ -1,23 +1,39 @@
-"""Formatting profiles and energy estimates as tables (no torch import; returns strings).
+"""The ``ashbench energy`` report: a profile and its energy estimates as text (no torch import).
 
-Formats: ``table`` (rich, for terminals), ``csv``, ``json`` (the documented schema),
-``markdown`` and ``latex``. Views (``by``): ``module`` (one row per module, inclusive counts),
-``op`` (one row per aten op) and ``branch`` (ann / snn / neuron).
+Formats (``FORMATS``): ``json`` (the documented schema, every row) and the formats of the one
+table renderer, ``ashbench.report.tables``: ``table`` (rich, for terminals), ``csv``,
+``markdown`` and ``latex``. Views (``by``): ``module`` (one row per module, counts inclusive of
+its submodules), ``op`` (one row per aten op) and ``branch`` (ann / snn / neuron). Counts are per
+sample.
+
+What is shown:
+
+- ``csv`` and ``json`` keep every module and every column, exact (energy in ``energy_pj``);
+- ``table``, ``markdown`` and ``latex`` show modules down to depth ``DEFAULT_DEPTH`` unless a depth
+  is given (a footer line says so), the module columns of ``BRIEF_MODULE_COLUMNS`` and energy in
+  µJ or nJ (the unit of the largest shown value, named in the header: ``energy (µJ)``); the
+  default table fits a 120-column terminal. Counts are shown as ``human`` writes them (``14.9M``),
+  then the ``summary_lines`` (totals, energy per model and its assumptions).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 
-FORMATS = ("table", "csv", "json", "markdown", "latex")
+from ashbench.report import tables
+
+FORMATS = (*tables.FORMATS.names(), "json")
 VIEWS = ("module", "op", "branch")
+DEFAULT_DEPTH = 2
 MODULE_COLUMNS = ("module", "type", "branch", "params", "dense_macs", "macs", "synops", "elementwise_ops",
                   "neuron_updates", "spikes", "firing_rate")
+BRIEF_MODULE_COLUMNS = ("module", "type", "branch", "params", "macs", "synops", "neuron_updates", "firing_rate")
 OP_COLUMNS = ("op", "calls", "dense_macs", "macs", "synops", "elementwise_ops")
 BRANCH_COLUMNS = ("branch", "dense_macs", "macs", "synops", "elementwise_ops", "neuron_updates", "spikes",
                   "firing_rate")
+HEADERS = {"dense_macs": "dense MACs", "macs": "MACs", "elementwise_ops": "elementwise",
+           "neuron_updates": "neuron updates", "firing_rate": "firing rate"}
+TEXT_COLUMNS = ("module", "type", "branch", "op")
 
 
 def report_dict(prof: dict, energies: list[dict]) -> dict:
@@ -53,12 +69,69 @@ def _inclusive_energy(name: str, per_layer: dict) -> float:
 
 
 def render(doc: dict, fmt: str = "table", by: str = "module", depth: int | None = None) -> str:
-    """Render the report in ``fmt``; json ignores ``by`` and returns the whole document."""
-    if depth is not None:
-        doc = {**doc, "layers": [row for row in doc["layers"] if row["depth"] <= depth]}
+    """The report in ``fmt`` (json: the whole document, ``by`` ignored), then the fvcore
+    cross-check when the document has one. ``depth``: deepest module level kept (None: every
+    level in csv and json, ``DEFAULT_DEPTH`` in the other formats)."""
     if fmt == "json":
-        return json.dumps(doc, indent=2) + "\n"
-    return _render_text(doc, fmt, by) + _fvcore_text(doc)
+        return json.dumps(_to_depth(doc, depth), indent=2) + "\n"
+    return tables.render(report_table(doc, fmt, by, depth), fmt) + _fvcore_text(doc)
+
+
+def report_table(doc: dict, fmt: str = "table", by: str = "module", depth: int | None = None) -> tables.Table:
+    """The view ``by`` as a table for ``fmt``: every column for csv, the brief module columns
+    otherwise; the footer holds a note when modules deeper than the shown depth were left out,
+    then the summary lines."""
+    level = DEFAULT_DEPTH if depth is None and fmt != "csv" else depth
+    shown = _to_depth(doc, level)
+    keys, body = rows(shown, by)
+    if by == "module" and fmt != "csv":
+        keys = BRIEF_MODULE_COLUMNS + tuple(k for k in keys if k == "energy_pj")
+    columns = [energy_column([r["energy_pj"] for r in body]) if k == "energy_pj" else _count_column(k) for k in keys]
+    note = _depth_note(level, len(shown["layers"]), len(doc["layers"])) if by == "module" else []
+    footer = note + summary_lines(doc)
+    return tables.Table(columns, [[r.get(k) for k in keys] for r in body], title=_title(doc, by), footer=footer)
+
+
+def _to_depth(doc: dict, depth: int | None) -> dict:
+    if depth is None:
+        return doc
+    return {**doc, "layers": [row for row in doc["layers"] if row["depth"] <= depth]}
+
+
+def _depth_note(depth: int | None, kept: int, total: int) -> list[str]:
+    """One line when modules deeper than ``depth`` were left out."""
+    if kept == total:
+        return []
+    return [f"rows to depth {depth} ({kept} of {total} modules); --depth N for more, --format csv for every row "
+            "and column"]
+
+
+def _title(doc: dict, by: str) -> str:
+    energy = f"; energy: {doc['energy'][0]['model']}" if doc.get("energy") and by == "module" else ""
+    return f"ashbench energy — {doc['model']} (per sample{energy})"
+
+
+def _count_column(key: str) -> tables.Column:
+    align = "left" if key in TEXT_COLUMNS else "right"
+    return tables.Column(key, HEADERS.get(key, key), align, human)
+
+
+def energy_unit(largest_pj: float) -> tuple[str, float]:
+    """(unit, pJ per unit) for energies up to ``largest_pj``: µJ from 1 µJ (1e6 pJ) up, else nJ."""
+    return ("µJ", 1e6) if abs(largest_pj) >= 1e6 else ("nJ", 1e3)
+
+
+def energy_column(values_pj: list[float], key: str = "energy_pj") -> tables.Column:
+    """A column of energies given in pJ, shown in the unit ``energy_unit`` picks for the largest
+    (e.g. 68_400_000 pJ -> '68.4' under 'energy (µJ)'); csv keeps the pJ under ``key``."""
+    unit, scale = energy_unit(max((abs(v) for v in values_pj if v is not None), default=0.0))
+    return tables.Column(key, f"energy ({unit})", "right", lambda pj: significant(pj / scale))
+
+
+def significant(value: float) -> str:
+    """3 significant digits (68.44 -> '68.4', 0.04861 -> '0.0486'); whole numbers from 100 up
+    (1234.5 -> '1,234')."""
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.3g}"
 
 
 def _fvcore_text(doc: dict) -> str:
@@ -69,17 +142,6 @@ def _fvcore_text(doc: dict) -> str:
         mark = "equal" if row["equal"] else "differs"
         lines.append(f"  {row['family']:9s} ashbench {row['ashbench']:>14,}  fvcore {row['fvcore']:>14,}  {mark}")
     return "\n".join(lines) + "\n"
-
-
-def _render_text(doc: dict, fmt: str, by: str) -> str:
-    columns, body = rows(doc, by)
-    if fmt == "csv":
-        return _csv(columns, body)
-    if fmt == "markdown":
-        return _markdown(columns, body) + "\n" + _markdown_summary(doc)
-    if fmt == "latex":
-        return _latex(columns, body)
-    return _rich(doc, columns, body)
 
 
 def human(value) -> str:
@@ -94,26 +156,14 @@ def human(value) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-def _csv(columns, body) -> str:
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(body)
-    return buf.getvalue()
-
-
-def _markdown(columns, body) -> str:
-    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(human(r.get(c, "")) for c in columns) + " |" for r in body]
-    return "\n".join(lines) + "\n"
-
-
 def summary_lines(doc: dict) -> list[str]:
     """Totals by branch and energy per sample, one line each."""
     t = doc["totals"]
-    lines = [f"model {doc['model']}: batch {doc['batch_size']}, T={doc['timesteps']}, spikes={doc['spikes']}, counts per sample",
+    lines = [f"model {doc['model']}: batch {doc['batch_size']}, T={doc['timesteps']}, spikes={doc['spikes']}, "
+             "counts per sample",
              f"totals: dense_macs {human(t['dense_macs'])}, macs {human(t['macs'])}, synops {human(t['synops'])}, "
-             f"neuron_updates {human(t['neuron_updates'])}, firing_rate {t['firing_rate']:.4f}, params {human(t['params'])}"]
+             f"neuron_updates {human(t['neuron_updates'])}, firing_rate {t['firing_rate']:.4f}, "
+             f"params {human(t['params'])}"]
     for name, b in doc["branches"].items():
         lines.append(f"  {name:6s} macs {human(b['macs'])}, synops {human(b['synops'])}, "
                      f"elementwise {human(b['elementwise_ops'])}, neuron_updates {human(b['neuron_updates'])}")
@@ -129,30 +179,3 @@ def summary_lines(doc: dict) -> list[str]:
     return lines
 
 
-def _markdown_summary(doc: dict) -> str:
-    return "\n".join(f"- {line}" for line in summary_lines(doc)) + "\n"
-
-
-def _latex(columns, body) -> str:
-    esc = lambda s: str(s).replace("_", r"\_").replace("%", r"\%").replace("&", r"\&")  # noqa: E731
-    lines = [r"\begin{tabular}{l" + "r" * (len(columns) - 1) + "}", r"\toprule",
-             " & ".join(esc(c) for c in columns) + r" \\", r"\midrule"]
-    lines += [" & ".join(esc(human(r.get(c, ""))) for c in columns) + r" \\" for r in body]
-    lines += [r"\bottomrule", r"\end{tabular}"]
-    return "\n".join(lines) + "\n"
-
-
-def _rich(doc: dict, columns, body) -> str:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=f"ashbench energy — {doc['model']} (per sample)", show_lines=False)
-    for c in columns:
-        table.add_column(c, justify="left" if c in ("module", "type", "branch", "op") else "right")
-    for r in body:
-        table.add_row(*(human(r.get(c, "")) for c in columns))
-    console = Console(file=io.StringIO(), width=200, color_system=None)
-    console.print(table)
-    for line in summary_lines(doc):
-        console.print(line, highlight=False, markup=False)
-    return console.file.getvalue()

@@ -14,11 +14,12 @@ from pathlib import Path
 import pandas as pd
 
 from ashbench.errors import ResultsError
+from ashbench.report.tables import FORMATS, Column, Table, render
 from ashbench.sweeps.runs_table import read_rows
 
 ACCURACY = ("t2i_r1", "i2t_r1", "mean_recall", "hard_negative_accuracy")
 EFFICIENCY = ("synops", "macs", "firing_rate")
-TABLE_FORMATS = ("table", "markdown", "latex", "csv")
+TABLE_FORMATS = tuple(FORMATS.names())
 
 
 def load_runs(path: str) -> pd.DataFrame:
@@ -119,15 +120,20 @@ def breakdown_table(frame: pd.DataFrame, energy_model: str, group_by=None) -> pd
 
 
 def render_table(table: pd.DataFrame, fmt: str = "markdown") -> str:
-    """Render with 'mean ± std' cells (std shown when n > 1)."""
-    if fmt == "csv":
-        return table.to_csv(index=False)
-    shown = _display_frame(table)
-    if fmt == "latex":
-        return shown.to_latex(index=False, escape=True)
-    if fmt == "markdown":
-        return _markdown(shown)
-    return _rich(shown)
+    """``table`` in ``fmt`` through the one renderer (``ashbench.report.tables``): csv writes every
+    column with its raw values; the other formats show the key columns, then 'mean ± std' cells
+    (std shown when n > 1; accuracy in %, counts per sample, energy in pJ), the ratio columns and n."""
+    shown = table if fmt == "csv" else _display_frame(table)
+    return render(frame_table(shown, numeric=table), fmt)
+
+
+def frame_table(frame: pd.DataFrame, numeric: pd.DataFrame | None = None, width: int = 220) -> Table:
+    """``frame`` as a renderer table: one column per frame column, right-aligned where that column
+    of ``numeric`` (default ``frame``) is numeric; NaN becomes a missing value."""
+    numeric = frame if numeric is None else numeric
+    columns = [Column(str(c), align="right" if pd.api.types.is_numeric_dtype(numeric[c]) else "left") for c in frame]
+    values = [[None if pd.isna(v) else v for v in row] for row in frame.itertuples(index=False)]
+    return Table(columns, values, width=width)
 
 
 PERCENT = ("t2i_r1", "mean_recall", "hard_negative_accuracy")
@@ -161,25 +167,3 @@ def _fmt(col: str, value: float) -> str:
 def _cell(col: str, value: float, std) -> str:
     """'mean ± std' (std only with several seeds); units: % for accuracy, counts per sample."""
     return _fmt(col, value) + (f" ± {_fmt(col, std)}" if std is not None else "")
-
-
-def _markdown(frame: pd.DataFrame) -> str:
-    lines = ["| " + " | ".join(frame.columns) + " |", "|" + "---|" * len(frame.columns)]
-    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in frame.itertuples(index=False)]
-    return "\n".join(lines) + "\n"
-
-
-def _rich(frame: pd.DataFrame) -> str:
-    import io
-
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table()
-    for c in frame.columns:
-        table.add_column(str(c))
-    for row in frame.itertuples(index=False):
-        table.add_row(*(str(v) for v in row))
-    console = Console(file=io.StringIO(), width=220, color_system=None)
-    console.print(table)
-    return console.file.getvalue()
