@@ -364,7 +364,7 @@ def ashbench_hotspots(net, x, top: int = 10) -> list[dict]:
     stats = pstats.Stats(prof, stream=io.StringIO())
     pkg = os.path.join(ROOT, "ashbench") + os.sep
     rows = []
-    for (path, line, func), (cc, nc, tt, ct, _callers) in stats.stats.items():
+    for (path, line, func), (_cc, nc, tt, ct, _callers) in stats.stats.items():
         if path.startswith(pkg):
             rows.append({"where": f"{os.path.relpath(path, ROOT)}:{line}({func})", "calls": nc,
                          "tottime_ms": tt * 1e3, "cumtime_ms": ct * 1e3})
@@ -453,7 +453,8 @@ def main(argv=None) -> int:
         print(f"NOTE: neurobench skipped (not importable: {nb_missing})")
 
     net = build_net()
-    results = {"date": started.isoformat(timespec="seconds"), "command": " ".join([sys.argv[0], *(argv or sys.argv[1:])]),
+    command = " ".join([sys.argv[0], *(argv or sys.argv[1:])])
+    results = {"date": started.isoformat(timespec="seconds"), "command": command,
                "rounds": rounds, "machine": info, "bn2_weight": BN2_WEIGHT, "bn2_bias": BN2_BIAS,
                "input_shape": [T_DEFAULT, B_DEFAULT, 3, 32, 32], "regimes": {},
                "neurobench_skipped": nb_missing}
@@ -476,7 +477,8 @@ def main(argv=None) -> int:
         print(f"   dense MACs/sample: ashbench {counts['ashbench_dense_macs_per_sample']:,} (macs "
               f"{counts['ashbench_macs_per_sample']:,}); sj MACCounter {counts['sj_macs_per_sample']:,.1f}; "
               f"fvcore total {counts['fvcore_total_per_sample']:,.1f}")
-        sj_unsup = {k: f"{len(v)} op kinds/{sum(v.values())} calls" for k, v in counts["sj_unsupported_ops"].items() if v}
+        sj_unsup = {k: f"{len(v)} op kinds/{sum(v.values())} calls"
+                    for k, v in counts["sj_unsupported_ops"].items() if v}
         print(f"   unsupported: ashbench {counts['ashbench_unsupported_ops'] or 'none'}; "
               f"sj (no rule; views, LIF-internal ops, ...) {sj_unsup or 'none'}; "
               f"fvcore {counts['fvcore_unsupported_ops'] or 'none'}")

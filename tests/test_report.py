@@ -117,8 +117,16 @@ def test_report_table_rows_to_depth_2_with_a_note_and_energy_in_uj():
     assert [row[0] for row in table.rows] == ["(model)", "a", "a.b"]
     energy = table.columns[-1]
     assert energy.header == "energy (µJ)" and [energy.fmt(row[-1]) for row in table.rows] == ["69.3", "69.3", "68.4"]
-    assert table.footer[0].startswith("rows to depth 2 (3 of 4 modules); --depth N for more")
+    assert table.footer[0] == ("rows: depth <= 2 and the spiking-neuron layers (3 of 4 modules); "
+                               "--depth N or --format csv for more")
     assert [c.key for c in table.columns] == [*profile_report.BRIEF_MODULE_COLUMNS, "energy_pj"]
+
+
+def test_report_table_keeps_a_deep_spiking_neuron_layer_by_default_but_not_under_an_explicit_depth():
+    doc = _doc()
+    doc["layers"][3]["branch"] = "neuron"  # a.b.c (depth 3) is a spiking-neuron layer
+    assert [row[0] for row in profile_report.report_table(doc, "table").rows] == ["(model)", "a", "a.b", "a.b.c"]
+    assert [row[0] for row in profile_report.report_table(doc, "table", depth=2).rows] == ["(model)", "a", "a.b"]
 
 
 def test_report_csv_and_json_keep_every_row_and_exact_numbers():
@@ -144,7 +152,7 @@ def test_energy_table_fits_120_columns(args):
     assert widest_line_bytes(result.stdout) <= 120, result.stdout
     if "--by" not in args:
         assert "energy (µJ)" in result.stdout or "energy (nJ)" in result.stdout
-        assert "rows to depth 2 (" in result.stdout  # every one of these models has modules deeper than 2
+        assert "rows: depth <= 2 and the spiking-neuron layers (" in result.stdout  # every one has deeper modules
 
 
 IMPORT_CHECK = """

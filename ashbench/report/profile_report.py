@@ -9,8 +9,9 @@ sample.
 What is shown:
 
 - ``csv`` and ``json`` keep every module and every column, exact (energy in ``energy_pj``);
-- ``table``, ``markdown`` and ``latex`` show modules down to depth ``DEFAULT_DEPTH`` unless a depth
-  is given (a footer line says so), the module columns of ``BRIEF_MODULE_COLUMNS`` and energy in
+- ``table``, ``markdown`` and ``latex`` show modules down to depth ``DEFAULT_DEPTH`` and every
+  spiking-neuron layer, whatever its depth, unless a depth is given (a footer line says which
+  rows are shown), the module columns of ``BRIEF_MODULE_COLUMNS`` and energy in
   µJ or nJ (the unit of the largest shown value, named in the header: ``energy (µJ)``); the
   default table fits a 120-column terminal. Counts are shown as ``human`` writes them (``14.9M``),
   then the ``summary_lines`` (totals, energy per model and its assumptions).
@@ -81,15 +82,23 @@ def report_table(doc: dict, fmt: str = "table", by: str = "module", depth: int |
     """The view ``by`` as a table for ``fmt``: every column for csv, the brief module columns
     otherwise; the footer holds a note when modules deeper than the shown depth were left out,
     then the summary lines."""
-    level = DEFAULT_DEPTH if depth is None and fmt != "csv" else depth
-    shown = _to_depth(doc, level)
+    brief = depth is None and fmt != "csv"
+    shown = _default_rows(doc) if brief else _to_depth(doc, depth)
     keys, body = rows(shown, by)
     if by == "module" and fmt != "csv":
         keys = BRIEF_MODULE_COLUMNS + tuple(k for k in keys if k == "energy_pj")
     columns = [energy_column([r["energy_pj"] for r in body]) if k == "energy_pj" else _count_column(k) for k in keys]
+    level = f"{DEFAULT_DEPTH} and the spiking-neuron layers" if brief else depth
     note = _depth_note(level, len(shown["layers"]), len(doc["layers"])) if by == "module" else []
     footer = note + summary_lines(doc)
     return tables.Table(columns, [[r.get(k) for k in keys] for r in body], title=_title(doc, by), footer=footer)
+
+
+def _default_rows(doc: dict) -> dict:
+    """Modules down to ``DEFAULT_DEPTH``, plus every spiking-neuron layer (the point of an SNN
+    profile) however deep it sits."""
+    keep = [row for row in doc["layers"] if row["depth"] <= DEFAULT_DEPTH or row["branch"] == "neuron"]
+    return {**doc, "layers": keep}
 
 
 def _to_depth(doc: dict, depth: int | None) -> dict:
@@ -98,12 +107,11 @@ def _to_depth(doc: dict, depth: int | None) -> dict:
     return {**doc, "layers": [row for row in doc["layers"] if row["depth"] <= depth]}
 
 
-def _depth_note(depth: int | None, kept: int, total: int) -> list[str]:
+def _depth_note(depth, kept: int, total: int) -> list[str]:
     """One line when modules deeper than ``depth`` were left out."""
     if kept == total:
         return []
-    return [f"rows to depth {depth} ({kept} of {total} modules); --depth N for more, --format csv for every row "
-            "and column"]
+    return [f"rows: depth <= {depth} ({kept} of {total} modules); --depth N or --format csv for more"]
 
 
 def _title(doc: dict, by: str) -> str:

@@ -52,8 +52,8 @@ def axis_columns(frame: pd.DataFrame) -> list[str]:
     return [c for c in frame.columns if c.startswith("axis:") and c != "axis:seed"]
 
 
-def comparison_table(frame: pd.DataFrame, *, energy_model: str = "45nm-fp32", group_by=None, baseline: str | None = None,
-                     sort: str | None = None) -> pd.DataFrame:
+def comparison_table(frame: pd.DataFrame, *, energy_model: str = "45nm-fp32", group_by=None,
+                     baseline: str | None = None, sort: str | None = None) -> pd.DataFrame:
     """Mean and std over seeds per configuration, with optional baseline ratios and sorting."""
     energy = energy_column(energy_model)
     metrics = [*ACCURACY, *EFFICIENCY, energy]
