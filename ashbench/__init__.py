@@ -11,12 +11,8 @@ __all__ = ["AshbenchError", "Profile", "profile", "__version__"]
 
 
 def __getattr__(name: str):
-    if name == "profile":
-        from ashbench.profiler.engine import profile
+    if name in ("profile", "Profile"):
+        from ashbench import profiler
 
-        return profile
-    if name == "Profile":
-        from ashbench.profiler.result import Profile
-
-        return Profile
+        return getattr(profiler, name)
     raise AttributeError(f"module 'ashbench' has no attribute {name!r}")

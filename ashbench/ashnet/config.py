@@ -34,112 +34,79 @@ def _dataset_names() -> list[str]:
 
 @dataclass
 class ModelConfig:
-    """Architecture. Widths are feature counts; every count, width, depth and head number is >= 1.
+    """Architecture: every field carries its own bound (``spec``) and meaning (its comment)."""
 
-    mode: ``hybrid`` (V = F_ann + r*E_snn), ``ann`` (V = F_ann) or ``snn`` (SNN on a minimal stem);
-    vision: ``conv`` stem or patch-embedding transformer ``vit``; vision_width, vision_depth
-    (conv: stride-2 conv layers; vit: transformer layers), vision_heads: the ANN vision branch;
-    patch_size: patch side of vit and of the snn-mode minimal stem; snn_width, snn_depth,
-    snn_heads: the spiking branch; snn_attention: a spiking self-attention (Spikformer SSA) block
-    before its MLP; neuron: a name of ``ashbench.ashnet.neurons.NEURONS``; v_threshold (> 0):
-    firing threshold; tau (> 0): membrane time constant; surrogate: the surrogate gradient
-    (``SURROGATES``); timesteps: T of the spiking branch; encoding: ``direct`` or ``poisson`` input
-    to the spiking branch; decoding: ``rate`` (mean over T) or ``weighted`` (one weight per step);
-    r_init: initial fusion weight r (any finite value); text_width, text_depth, text_heads,
-    max_text_len (tokens): the text encoder; embed_dim: the joint embedding; itm_heads: the
-    image-text matching head."""
-
-    mode: Literal["hybrid", "ann", "snn"] = "hybrid"
-    vision: Literal["conv", "vit"] = "conv"
-    vision_width: int = spec(96, ge=1)
-    vision_depth: int = spec(4, ge=1)
-    patch_size: int = spec(8, ge=1)
-    vision_heads: int = spec(4, ge=1)
-    snn_width: int = spec(128, ge=1)
-    snn_depth: int = spec(2, ge=1)
-    snn_attention: bool = False
-    snn_heads: int = spec(4, ge=1)
-    neuron: str = spec("lif", choices=NEURONS.names)
-    v_threshold: float = spec(1.0, gt=0)
-    tau: float = spec(2.0, gt=0)
-    surrogate: str = spec("atan", choices=SURROGATES)
-    timesteps: int = spec(4, ge=1)
-    encoding: Literal["direct", "poisson"] = "direct"
-    decoding: Literal["rate", "weighted"] = "rate"
-    r_init: float = 0.5
-    text_width: int = spec(128, ge=1)
-    text_depth: int = spec(2, ge=1)
-    text_heads: int = spec(4, ge=1)
-    max_text_len: int = spec(24, ge=1)
-    embed_dim: int = spec(128, ge=1)
-    itm_heads: int = spec(4, ge=1)
+    mode: Literal["hybrid", "ann", "snn"] = "hybrid"  # V = F_ann + r*E_snn / V = F_ann / SNN on a minimal stem
+    vision: Literal["conv", "vit"] = "conv"  # conv stem, or patch-embedding transformer
+    vision_width: int = spec(96, ge=1)  # features of the ANN (concrete) branch
+    vision_depth: int = spec(4, ge=1)  # conv: stride-2 conv layers; vit: transformer layers
+    patch_size: int = spec(8, ge=1)  # pixels per patch side (vit, and the snn-mode minimal stem)
+    vision_heads: int = spec(4, ge=1)  # attention heads of the vit stem
+    snn_width: int = spec(128, ge=1)  # features of the spiking (abstract) branch
+    snn_depth: int = spec(2, ge=1)  # spiking MLP blocks
+    snn_attention: bool = False  # a spiking self-attention (Spikformer SSA) block before each later MLP
+    snn_heads: int = spec(4, ge=1)  # heads of the spiking self-attention
+    neuron: str = spec("lif", choices=NEURONS.names)  # a name of ashbench.ashnet.neurons.NEURONS
+    v_threshold: float = spec(1.0, gt=0)  # firing threshold
+    tau: float = spec(2.0, gt=0)  # membrane time constant (time steps)
+    surrogate: str = spec("atan", choices=SURROGATES)  # surrogate gradient of the spike function
+    timesteps: int = spec(4, ge=1)  # T of the spiking branch
+    encoding: Literal["direct", "poisson"] = "direct"  # input to the spiking branch over T steps
+    decoding: Literal["rate", "weighted"] = "rate"  # mean over T, or one learned weight per step
+    r_init: float = 0.5  # initial fusion weight r (any finite value)
+    text_width: int = spec(128, ge=1)  # features of the text encoder
+    text_depth: int = spec(2, ge=1)  # transformer layers of the text encoder
+    text_heads: int = spec(4, ge=1)  # attention heads of the text encoder
+    max_text_len: int = spec(24, ge=1)  # tokens per caption, [CLS] included
+    embed_dim: int = spec(128, ge=1)  # the joint image-text embedding
+    itm_heads: int = spec(4, ge=1)  # heads of the image-text matching cross-attention
 
 
 @dataclass
 class LossConfig:
-    """Objectives; a weight of 0 switches one off (every weight >= 0).
+    """Objectives; a weight of 0 switches one off."""
 
-    itc_weight, itm_weight, stua_weight: image-text contrastive, image-text matching and
-    spiking-to-text uni-alignment losses; firing_rate_weight: lambda, the penalty on the mean firing
-    rate of the SNN branch; hard_negatives: hard negative captions join ITC's negatives and feed
-    ITM; nn_negatives_k (>= 0): in-batch nearest neighbours per anchor whose weight is boosted;
-    nn_negatives_boost (>= 0): weight 1+boost of those neighbours in InfoNCE's denominator;
-    temperature_init (> 0): initial softmax temperature of ITC."""
-
-    itc_weight: float = spec(1.0, ge=0)
-    itm_weight: float = spec(1.0, ge=0)
-    stua_weight: float = spec(0.5, ge=0)
-    firing_rate_weight: float = spec(0.0, ge=0)
-    hard_negatives: bool = True
-    nn_negatives_k: int = spec(4, ge=0)
-    nn_negatives_boost: float = spec(1.0, ge=0)
-    temperature_init: float = spec(0.07, gt=0)
+    itc_weight: float = spec(1.0, ge=0)  # image-text contrastive (InfoNCE)
+    itm_weight: float = spec(1.0, ge=0)  # image-text matching on hard negatives
+    stua_weight: float = spec(0.5, ge=0)  # spiking-to-text uni-alignment
+    firing_rate_weight: float = spec(0.0, ge=0)  # lambda: penalty on the SNN branch's mean firing rate
+    hard_negatives: bool = True  # hard negative captions join ITC's negatives and feed ITM
+    nn_negatives_k: int = spec(4, ge=0)  # in-batch nearest negatives per anchor whose weight is boosted
+    nn_negatives_boost: float = spec(1.0, ge=0)  # their weight is 1 + boost in InfoNCE's denominator
+    temperature_init: float = spec(0.07, gt=0)  # initial softmax temperature of ITC
 
 
 @dataclass
 class DataConfig:
-    """The data set and its size.
+    """The data set and its size."""
 
-    dataset: a name of ``ashbench.ashnet.data.registry.DATASETS``; seed (>= 0): of the procedural
-    data; image_size (pixels, >= 1): images are square; n_train, n_test (>= 1), n_val (>= 0):
-    images per split; captions_per_image (>= 1); negatives_per_caption (>= 0): hard negative
-    captions per caption; max_objects (>= 1): per shapes image; karpathy_json, image_root: the
-    Karpathy-split JSON file and its image folder; cache_dir: where rendered tensors are cached
-    ("" keeps them in memory only)."""
-
-    dataset: str = spec("shapes", choices=_dataset_names)
-    seed: int = spec(0, ge=0)
-    image_size: int = spec(64, ge=1)
-    n_train: int = spec(10000, ge=1)
-    n_val: int = spec(500, ge=0)
-    n_test: int = spec(1000, ge=1)
+    dataset: str = spec("shapes", choices=_dataset_names)  # a name of ashbench.ashnet.data.registry.DATASETS
+    seed: int = spec(0, ge=0)  # of the procedural data
+    image_size: int = spec(64, ge=1)  # pixels per side (square images)
+    n_train: int = spec(10000, ge=1)  # images of the training split
+    n_val: int = spec(500, ge=0)  # images of the validation split (0: none)
+    n_test: int = spec(1000, ge=1)  # images of the test split
     captions_per_image: int = spec(3, ge=1)
-    negatives_per_caption: int = spec(3, ge=0)
-    max_objects: int = spec(3, ge=1)
-    karpathy_json: str = ""
-    image_root: str = ""
-    cache_dir: str = ""
+    negatives_per_caption: int = spec(3, ge=0)  # hard negative captions per caption
+    max_objects: int = spec(3, ge=1)  # objects per shapes image
+    karpathy_json: str = ""  # the Karpathy-split caption JSON (data set "karpathy")
+    image_root: str = ""  # its image folder
+    cache_dir: str = ""  # where rendered tensors are cached; "" keeps them in memory only
 
 
 @dataclass
 class TrainConfig:
-    """Optimisation.
+    """Optimisation (AdamW, linear warm-up then cosine decay to 0)."""
 
-    seed (>= 0): of weights, batches and every random draw; steps (>= 1): optimiser steps;
-    batch_size (>= 1): global batch; lr (> 0): peak AdamW learning rate; weight_decay (>= 0): on
-    matrices only; warmup_steps (>= 0): linear warm-up before cosine decay; log_every,
-    checkpoint_every (>= 1): steps between metrics lines / checkpoints; threads (>= 0): torch CPU
-    threads, 0 leaves torch's default."""
-
-    seed: int = spec(0, ge=0)
-    steps: int = spec(1200, ge=1)
-    batch_size: int = spec(64, ge=1)
-    lr: float = spec(2e-3, gt=0)
-    weight_decay: float = spec(0.05, ge=0)
-    warmup_steps: int = spec(100, ge=0)
-    log_every: int = spec(25, ge=1)
-    checkpoint_every: int = spec(200, ge=1)
-    threads: int = spec(0, ge=0)
+    seed: int = spec(0, ge=0)  # of the initial weights, the batches and every random draw
+    steps: int = spec(1200, ge=1)  # optimiser steps
+    batch_size: int = spec(64, ge=1)  # images per step, all ranks together; distinct images
+    lr: float = spec(2e-3, gt=0)  # peak learning rate (may change when a run resumes)
+    weight_decay: float = spec(0.05, ge=0)  # on parameters of >= 2 dimensions only
+    warmup_steps: int = spec(100, ge=0)  # steps of linear warm-up
+    log_every: int = spec(25, ge=1)  # steps between lines of metrics.jsonl
+    checkpoint_every: int = spec(200, ge=1)  # steps between checkpoints (last.pt)
+    threads: int = spec(0, ge=0)  # torch CPU threads; 0 leaves torch's default
 
 
 @dataclass
