@@ -116,7 +116,7 @@ def test_sweep_runs_skips_finished_and_dry_run_reports(tmp_path):
     rows = read_rows(tmp_path / "results" / "s" / "runs.csv")
     assert sorted(r["mode"] for r in rows) == ["ann", "hybrid"]
     hybrid = next(r for r in rows if r["mode"] == "hybrid")
-    assert float(hybrid["synops"]) >= 0 and float(hybrid["energy_pj:45nm-fp32"]) > 0
+    assert float(hybrid["synops"]) > 0 and float(hybrid["energy_pj:45nm-fp32"]) > 0
     assert (tmp_path / "results" / "s" / "profiles" / f"{hybrid['run_id']}.json").exists()
     again = run_cli("sweep", str(spec))
     assert "0 finished, 2 already done" in again.output
@@ -125,6 +125,7 @@ def test_sweep_runs_skips_finished_and_dry_run_reports(tmp_path):
     assert len(read_rows(tmp_path / "results" / "s" / "runs.csv")) == 2
 
 
+@pytest.mark.slow
 def test_sigkill_then_rerun_loses_and_duplicates_nothing(tmp_path):
     spec = _spec(tmp_path, 'mode = ["ann", "hybrid", "snn"]\n', name="k")
     table = tmp_path / "results" / "k" / "runs.csv"
@@ -143,6 +144,7 @@ def test_sigkill_then_rerun_loses_and_duplicates_nothing(tmp_path):
     assert len(ids) == len(set(ids)) == 3
 
 
+@pytest.mark.slow
 def test_parallel_jobs(tmp_path):
     spec = _spec(tmp_path, 'seed = [0, 1]\n', name="j")
     result = run_cli("sweep", str(spec), "--jobs", "2")

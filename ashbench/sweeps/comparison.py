@@ -44,6 +44,18 @@ def require_columns(frame: pd.DataFrame, columns, what: str) -> None:
         raise ResultsError(f"{what} needs column {missing[0]!r}, which these results lack")
 
 
+def require_numbers(frame: pd.DataFrame, columns, what: str) -> None:
+    """The columns exist and every cell is a finite number (ResultsError naming the first bad cell)."""
+    require_columns(frame, columns, what)
+    for column in columns:
+        values = pd.to_numeric(frame[column], errors="coerce")
+        bad = ~values.apply(lambda v: v == v and abs(v) != float("inf"))
+        if bad.any():
+            row = frame[bad].iloc[0]
+            raise ResultsError(f"{what} needs numbers in column {column!r}; run {row.get('run_id', '?')} "
+                               f"holds {row[column]!r}")
+
+
 def energy_column(energy_model: str) -> str:
     return f"energy_pj:{energy_model}"
 
@@ -57,7 +69,7 @@ def comparison_table(frame: pd.DataFrame, *, energy_model: str = "45nm-fp32", gr
     """Mean and std over seeds per configuration, with optional baseline ratios and sorting."""
     energy = energy_column(energy_model)
     metrics = [*ACCURACY, *EFFICIENCY, energy]
-    require_columns(frame, metrics, "the comparison table")
+    require_numbers(frame, metrics, "the comparison table")
     groups = list(group_by) if group_by else axis_columns(frame) or ["label"]
     require_columns(frame, groups, "grouping")
     grouped = frame.groupby(groups, sort=False, dropna=False)
@@ -111,7 +123,7 @@ def config_labels(table: pd.DataFrame, names: list[str]) -> list[str]:
 def breakdown_table(frame: pd.DataFrame, energy_model: str, group_by=None) -> pd.DataFrame:
     """Mean energy parts (pJ per sample) per configuration: columns config, ann, snn, neuron, memory."""
     parts = {p: f"energy_{p}_pj:{energy_model}" for p in ("ann", "snn", "neuron", "memory")}
-    require_columns(frame, parts.values(), "the energy breakdown")
+    require_numbers(frame, list(parts.values()), "the energy breakdown")
     groups = list(group_by) if group_by else axis_columns(frame) or ["label"]
     means = frame.groupby(groups, sort=False, dropna=False)[list(parts.values())].mean().reset_index()
     means["config"] = config_labels(means.rename(columns=lambda c: c.removeprefix("axis:")),

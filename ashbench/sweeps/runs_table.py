@@ -33,7 +33,21 @@ def read_rows(path: Path) -> list[dict]:
     if missing or any(r.get("schema") != SCHEMA for r in rows):
         raise ResultsError(f"{path} is not an ashbench runs table (schema {SCHEMA}); missing column "
                            f"{missing[0] if missing else 'schema value'}")
+    _check_shape(path, rows, len(header))
     return rows
+
+
+def _check_shape(path: Path, rows: list[dict], width: int) -> None:
+    """Every row has one cell per column (a cut or hand-edited file does not), and a run appears once."""
+    for line, row in enumerate(rows, start=2):
+        if None in row or None in row.values():
+            cells = width + len(row.get(None, [])) - sum(v is None for v in row.values())
+            raise ResultsError(f"{path} line {line} has {cells} cells, the header has {width}")
+    seen = set()
+    for row in rows:
+        if row["run_id"] in seen:
+            raise ResultsError(f"{path} holds run {row['run_id']} twice")
+        seen.add(row["run_id"])
 
 
 def append_row(path: Path, row: dict) -> None:
