@@ -157,6 +157,6 @@ def tidy_row(spec: SweepSpec, run: RunSpec, report: dict, prof: dict, train_s: f
         energy = estimate_energy(prof, model)
         row[f"energy_pj:{model}"] = round(energy["total_pj"], 3)
         row.update({f"energy_{part}_pj:{model}": round(v, 3) for part, v in energy["breakdown_pj"].items()})
-    row.update({"train_s": round(train_s, 1), "eval_s": round(report["wall_s"], 1),
+    row.update({"train_s": round(train_s, 3), "eval_s": round(report["wall_s"], 3),
                 "torch": report["versions"].get("torch"), "spikingjelly": report["versions"].get("spikingjelly")})
     return row
