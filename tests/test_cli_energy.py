@@ -143,6 +143,10 @@ def bad_files(tmp_path):
     (tmp_path / "corrupt.pt").write_bytes(b"\x00not a checkpoint")
     torch.save(torch.nn.Linear(7, 7).state_dict(), tmp_path / "other.pt")
     (tmp_path / "bad.toml").write_text("name = [")
+    (tmp_path / "inf.toml").write_text('name = "x"\nmac_pj = inf\nac_pj = 0.9\n')
+    (tmp_path / "no_tiers.toml").write_text('name = "x"\nkind = "memory-aware"\nadd_pj = 0.1\nmult_pj = 3.1\n')
+    (tmp_path / "mac_in_memory_aware.toml").write_text(
+        'name = "x"\nkind = "memory-aware"\nadd_pj = 0.1\nmult_pj = 3.1\nmemory = [[8192, 10.0]]\nmac_pj = 999\n')
     (tmp_path / "empty.pt").write_bytes(b"")
     (tmp_path / "text.pt").write_text("these are not weights\n")
     return tmp_path
@@ -171,6 +175,9 @@ BAD_INPUTS = [
     (TINY + ["--timesteps", "-3"], "--timesteps must be >= 1"),
     (TINY + ["--energy-model", "7nm-magic"], "unknown energy model '7nm-magic'"),
     (TINY + ["--energy-model", "{d}/bad.toml"], "malformed energy model TOML"),
+    (TINY + ["--energy-model", "{d}/inf.toml"], "invalid mac_pj=inf; it must be finite"),
+    (TINY + ["--energy-model", "{d}/no_tiers.toml"], "no_tiers.toml: missing required key 'memory'"),
+    (TINY + ["--energy-model", "{d}/mac_in_memory_aware.toml"], "unknown key 'mac_pj'"),
     (TINY + ["--format", "yaml"], "--format must be one of"),
     (TINY + ["--by", "layer"], "--by must be one of"),
     (TINY + ["--spikes", "quaternary"], "unknown spike semantics"),

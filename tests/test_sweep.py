@@ -87,6 +87,9 @@ def test_bad_spec_values_are_one_line_config_errors(tmp_path, key, value, messag
     with pytest.raises(ConfigError) as info:
         load_spec(str(path))
     assert str(info.value) == f"{path}: {message}"
+    result = run_cli("sweep", path)  # the same through the command: one line, exit 2, nothing written
+    assert (result.exit_code, result.stdout, result.stderr) == (2, "", f"error: {path}: {message}\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.toml"]
 
 
 def test_spec_defaults_and_axes_registry(tmp_path):
