@@ -138,3 +138,14 @@ def test_raster_of_a_model_without_spiking_layers(tmp_path):
 
     with pytest.raises(InputError, match="no spiking-neuron layers"):
         capture_raster(torch.nn.Linear(2, 2), (torch.rand(1, 2),))
+
+
+def test_comparison_table_shows_energy_in_microjoules_and_csv_keeps_picojoules(runs_csv):
+    table = comparison_table(load_runs(str(runs_csv)))
+    md = render_table(table, "markdown").splitlines()
+    header = [c.strip() for c in md[0].strip("|").split("|")]
+    hybrid = [c.strip() for c in md[3].strip("|").split("|")]
+    # hybrid energy: mean (2300 + 2760) / 2 = 2530 pJ = 0.00253 µJ; sample std sqrt(2 * 230^2) = 325.3 pJ
+    assert hybrid[header.index("energy (µJ)")] == "0.00253 ± 0.000325"
+    csv_rows = render_table(table, "csv").splitlines()
+    assert "energy_pj" in csv_rows[0].split(",") and ",2530.0," in csv_rows[2]

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from ashbench.errors import ResultsError
+from ashbench.report.profile_report import human
 from ashbench.report.tables import FORMATS, Column, Table, render
 from ashbench.sweeps.runs_table import read_rows
 
@@ -106,6 +107,7 @@ def _add_ratios(table: pd.DataFrame, baseline: str) -> None:
     table["t2i_r1_delta"] = table["t2i_r1"] - base["t2i_r1"]
 
 
+ENERGY_HEADER = {"energy_pj": "energy (µJ)"}  # shown in µJ; csv keeps energy_pj in pJ
 DISPLAY = ("t2i_r1", "mean_recall", "hard_negative_accuracy", "synops", "macs", "firing_rate", "energy_pj")
 
 
@@ -134,9 +136,10 @@ def breakdown_table(frame: pd.DataFrame, energy_model: str, group_by=None) -> pd
 def render_table(table: pd.DataFrame, fmt: str = "markdown") -> str:
     """``table`` in ``fmt`` through the one renderer (``ashbench.report.tables``): csv writes every
     column with its raw values; the other formats show the key columns, then 'mean ± std' cells
-    (std shown when n > 1; accuracy in %, counts per sample, energy in pJ), the ratio columns and n."""
-    shown = table if fmt == "csv" else _display_frame(table)
-    return render(frame_table(shown, numeric=table), fmt)
+    (std shown when n > 1; accuracy in %, counts per sample, energy in µJ), the ratio columns and n."""
+    if fmt == "csv":
+        return render(frame_table(table), fmt)
+    return render(frame_table(_display_frame(table), numeric=table.rename(columns=ENERGY_HEADER)), fmt)
 
 
 def frame_table(frame: pd.DataFrame, numeric: pd.DataFrame | None = None, width: int = 220) -> Table:
@@ -163,12 +166,12 @@ def _display_frame(table: pd.DataFrame) -> pd.DataFrame:
         if col in table:
             out[col] = [f"{v:.3g}" for v in table[col]]
     out["n"] = table["n"]
-    return out
+    return out.rename(columns=ENERGY_HEADER)
 
 
 def _fmt(col: str, value: float) -> str:
-    from ashbench.report.profile_report import human
-
+    if col == "energy_pj":
+        return f"{value / 1e6:.3g}"
     if col == "firing_rate":
         return f"{value:.4f}"
     if col in PERCENT:
@@ -177,5 +180,5 @@ def _fmt(col: str, value: float) -> str:
 
 
 def _cell(col: str, value: float, std) -> str:
-    """'mean ± std' (std only with several seeds); units: % for accuracy, counts per sample."""
+    """'mean ± std' (std only with several seeds); units: % for accuracy, µJ for energy, counts per sample."""
     return _fmt(col, value) + (f" ± {_fmt(col, std)}" if std is not None else "")
