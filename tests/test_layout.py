@@ -146,8 +146,8 @@ def test_every_data_set_has_the_three_methods(name):
 def test_profiler_neuron_frameworks_return_module_classes():
     from ashbench.profiler.neurons import NEURON_TYPES
 
-    for name, classes in NEURON_TYPES.items():
-        assert all(issubclass(c, torch.nn.Module) for c in classes()), name
+    for name, framework in NEURON_TYPES.items():
+        assert all(issubclass(c, torch.nn.Module) for c in framework.classes()), name
 
 
 def test_registry_lookup_of_an_unknown_name_is_one_typed_line():

@@ -62,7 +62,7 @@ def build_profile(model, run, model_name, batch, layout, spikes, input_t) -> Pro
                    for (op, module), calls in sorted(run.unsupported.items())]
     return Profile(model_name, batch, layout, spikes, [r for r in layers.values() if _ran(r)], totals, branches,
                    by_op, unsupported, steps.spikes_per_step, steps.units_per_step,
-                   layers[""].params, input_t)
+                   layers[""].params, input_t, list(run.warnings))
 
 
 def _ran(record: LayerRecord) -> bool:

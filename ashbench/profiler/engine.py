@@ -21,9 +21,9 @@ from ashbench.errors import AshbenchError, InputError, UnsupportedOpError, first
 from ashbench.profiler.aggregate import build_profile
 from ashbench.profiler.counts import OP_FIELDS
 from ashbench.profiler.inputs import resolve_batch
-from ashbench.profiler.neurons import NeuronStats, neuron_types, record_call
+from ashbench.profiler.neurons import NeuronStats, framework_of, neuron_types, record_call, reset_neurons
 from ashbench.profiler.result import Profile
-from ashbench.profiler.rules import COMPOSITE_RULES, SPIKE_PRESERVING_OPS, classify
+from ashbench.profiler.rules import COMPOSITE_RULES, FAST_PATH_MODULES, SPIKE_PRESERVING_OPS, classify
 from ashbench.profiler.spikes import parse_semantics
 from ashbench.profiler.tracking import SpikeTracker, _flat
 
@@ -38,7 +38,8 @@ class _Run:
     def __init__(self, model, semantics, strict: bool, extra_neuron_types=()):
         self.strict = strict
         self.semantics = semantics
-        self.neuron_classes = neuron_types() + tuple(extra_neuron_types)
+        self.extra_neuron_types = tuple(extra_neuron_types)
+        self.neuron_classes = neuron_types() + self.extra_neuron_types
         self.stack: list[str] = []
         self.stack_key: tuple = ()
         self.absorb_depth = 0  # > 0 inside a neuron or a counted composite op
@@ -47,6 +48,7 @@ class _Run:
         self.neurons: dict[str, NeuronStats] = {}
         self.neuron_stacks: dict[str, tuple] = {}
         self.unsupported: dict[tuple, int] = defaultdict(int)
+        self.warnings: list[str] = []
         ptrs = {p.untyped_storage().data_ptr() for p in list(model.parameters()) + list(model.buffers())}
         self.tracker = SpikeTracker(semantics, ptrs)
         self.rules: dict = {}
@@ -80,12 +82,20 @@ class _Run:
 
     def on_neuron(self, name: str, module, x, out) -> None:
         """Count one neuron call; runs while the counting modes are still suspended."""
-        if not (torch.is_tensor(x) and torch.is_tensor(out)):
+        framework = framework_of(module, self.extra_neuron_types)
+        spikes = framework.spikes(out) if framework is not None else None
+        if not (torch.is_tensor(x) and torch.is_tensor(spikes)):
+            self.warn(f"neuron '{name}' ({type(module).__name__}) returned no spike tensor; it is not counted")
             return
         stats = self.neurons.setdefault(name, NeuronStats(type(module).__name__))
         self.neuron_stacks[name] = self.stack_key
-        record_call(stats, module, x, out, self.semantics, name)
-        self.tracker.mark(out)
+        record_call(stats, module, x, spikes, self.semantics, name, framework.time_axis(module))
+        self.tracker.mark(spikes)
+
+    def warn(self, message: str) -> None:
+        """A condition the report must state (each message once)."""
+        if message not in self.warnings:
+            self.warnings.append(message)
 
     # -- op counting -----------------------------------------------------------------------
     def on_op(self, func, args, kwargs, out) -> None:
@@ -190,7 +200,27 @@ def _install_hooks(model, run: _Run) -> list:
         is_neuron = isinstance(module, run.neuron_classes)
         handles.append(module.register_forward_pre_hook(lambda m, a, n=name, f=is_neuron: run.push(n, f)))
         handles.append(module.register_forward_hook(_post_hook(run, name, is_neuron)))
+        if FAST_PATH_MODULES and isinstance(module, FAST_PATH_MODULES):
+            handles += _fast_path_hooks(module)
     return handles
+
+
+def _fast_path_hooks(module) -> list:
+    """Run ``module`` with torch functions undisturbed (no TorchFunctionMode), so that PyTorch
+    takes the fused inference path a plain ``eval()`` forward takes (e.g. nn.MultiheadAttention's
+    ``_native_multi_head_attention``); the dispatch mode still counts its aten ops."""
+    entered: list = []
+
+    def enter(m, args):
+        ctx = torch._C.DisableTorchFunction()
+        ctx.__enter__()
+        entered.append(ctx)
+
+    def leave(m, args, out):
+        if entered:
+            entered.pop().__exit__(None, None, None)
+
+    return [module.register_forward_pre_hook(enter), module.register_forward_hook(leave)]
 
 
 def _post_hook(run: _Run, name: str, is_neuron: bool):
@@ -209,10 +239,8 @@ def _post_hook(run: _Run, name: str, is_neuron: bool):
 
 
 def reset_state(model) -> None:
-    """Reset spikingjelly membrane state so a profile never depends on an earlier forward."""
-    from spikingjelly.activation_based import functional
-
-    functional.reset_net(model)
+    """Reset the neuron state of every framework, so a profile never depends on an earlier forward."""
+    reset_neurons(model)
 
 
 def profile(model, inputs, *, layout: str = "B", batch_size: int | None = None, spikes: str = "binary",

@@ -1,14 +1,18 @@
-"""Counting spiking-neuron modules (spikingjelly IF/LIF/PLIF/... in 's' and 'm' step modes).
+"""Counting spiking-neuron modules of every framework (one ``NEURON_TYPES`` entry each).
 
 A neuron module is counted as a whole from its input current and output spikes; the aten ops it
 runs inside (charge, fire, reset, surrogate) are its membrane update, so they are not counted
-again as op work. In step mode 'm' the input is [T, B, ...] and time step t is slice t; in step
-mode 's' every call is one time step, the k-th call of the module being step k.
+again as op work. How a framework's neurons are read is its :class:`NeuronFramework` entry:
+which classes are neurons, which part of a forward's output holds the spikes (spikingjelly: the
+output; snnTorch and Norse: the first element of a tuple) and along which axis of that tensor the
+time steps run (spikingjelly step mode 'm': axis 0 of [T, B, ...]; a single-step neuron: none,
+every call is one time step, the k-th call of the module being step k).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, Callable
 
 import torch
 
@@ -16,16 +20,48 @@ from ashbench.errors import InputError, SpikeSemanticsError
 from ashbench.profiler.spikes import SpikeSemantics
 from ashbench.registry import Registry
 
-NEURON_TYPES: Registry = Registry("neuron framework", InputError)
-"""Per framework, a function returning its spiking-neuron base classes (an empty tuple when the
-framework is not installed). Every registered framework's neurons are recognised by default;
-a model's own classes come in through ``profile(neuron_classes=...)``, ``Workload.neuron_classes``
-or ``ashbench energy --neuron-class module:Class``."""
+
+def first_tensor(out: Any) -> torch.Tensor | None:
+    """The spikes of a forward's output: the output itself, or the first element of a tuple or
+    list (snnTorch's ``(spk, mem)``, Norse's ``(z, state)``); None when there is no tensor."""
+    if isinstance(out, (tuple, list)):
+        out = out[0] if out else None
+    return out if torch.is_tensor(out) else None
 
 
-@NEURON_TYPES.register("spikingjelly")
-def spikingjelly_neurons() -> tuple[type, ...]:
-    """spikingjelly's spiking-neuron base classes present in this install."""
+def step_mode_axis(module) -> int | None:
+    """Axis 0 for a module in spikingjelly's multi-step mode (``step_mode == 'm'``), else None."""
+    return 0 if getattr(module, "step_mode", "s") == "m" else None
+
+
+def no_reset(model) -> None:
+    """For frameworks whose neurons keep no state between forwards (state passed explicitly)."""
+
+
+@dataclass(frozen=True)
+class NeuronFramework:
+    """How the profiler reads one framework's spiking neurons.
+
+    ``classes()``: its neuron base classes (an empty tuple when it is not installed);
+    ``spikes(out)``: the spike tensor of a neuron forward's output (None: the call emitted none);
+    ``time_axis(module)``: the axis of time steps in that tensor, None for one step per call;
+    ``reset(model)``: clears the neuron state of a whole model (before and after a profile)."""
+
+    classes: Callable[[], tuple]
+    spikes: Callable[[Any], torch.Tensor | None] = first_tensor
+    time_axis: Callable[[Any], int | None] = step_mode_axis
+    reset: Callable[[Any], None] = no_reset
+
+
+NEURON_TYPES: Registry[NeuronFramework] = Registry("neuron framework", InputError)
+"""Every registered framework whose package is installed is recognised by default; a model's own
+classes come in through ``profile(neuron_classes=...)``, ``Workload.neuron_classes`` or
+``ashbench energy --neuron-class module:Class`` and are read as :data:`USER_NEURONS`."""
+
+USER_NEURONS = NeuronFramework(classes=tuple)
+
+
+def _spikingjelly_classes() -> tuple[type, ...]:
     try:
         from spikingjelly.activation_based import neuron
     except ImportError:
@@ -34,9 +70,36 @@ def spikingjelly_neurons() -> tuple[type, ...]:
     return tuple(getattr(neuron, n) for n in names if isinstance(getattr(neuron, n, None), type))
 
 
+def _spikingjelly_reset(model) -> None:
+    try:
+        from spikingjelly.activation_based import functional
+    except ImportError:
+        return
+    functional.reset_net(model)
+
+
+NEURON_TYPES.register("spikingjelly", NeuronFramework(_spikingjelly_classes, reset=_spikingjelly_reset))
+
+
 def neuron_types() -> tuple[type, ...]:
     """The spiking-neuron classes of every registered framework that is installed."""
-    return tuple(cls for _, classes in NEURON_TYPES.items() for cls in classes())
+    return tuple(cls for _, fw in NEURON_TYPES.items() for cls in fw.classes())
+
+
+def framework_of(module, extra_classes: tuple = ()) -> NeuronFramework | None:
+    """The framework entry reading ``module``; USER_NEURONS for ``extra_classes``; None if no neuron."""
+    for _, fw in NEURON_TYPES.items():
+        classes = fw.classes()
+        if classes and isinstance(module, classes):
+            return fw
+    return USER_NEURONS if extra_classes and isinstance(module, tuple(extra_classes)) else None
+
+
+def reset_neurons(model) -> None:
+    """Clear the neuron state of every installed framework in ``model``."""
+    for _, fw in NEURON_TYPES.items():
+        if fw.classes():
+            fw.reset(model)
 
 
 @dataclass
@@ -61,15 +124,16 @@ class NeuronStats:
 
 
 def record_call(stats: NeuronStats, module, x: torch.Tensor, out: torch.Tensor,
-                semantics: SpikeSemantics, name: str) -> None:
-    """Add one forward call of a neuron module to ``stats`` (raises on non-spike output)."""
+                semantics: SpikeSemantics, name: str, time_axis: int | None = None) -> None:
+    """Add one forward call of a neuron module to ``stats`` (raises on non-spike output).
+    ``out`` is its spike tensor; ``time_axis`` the axis of its time steps (None: one step)."""
     if not semantics.is_spike(out):
         raise SpikeSemanticsError(
             f"neuron '{name}' ({type(module).__name__}) emitted values outside the declared "
             f"'{semantics.name}' spike semantics ({semantics.describe()})"
         )
-    multi_step = getattr(module, "step_mode", "s") == "m"
-    steps = out.reshape(out.shape[0], -1) if multi_step else out.reshape(1, -1)
+    multi_step = time_axis is not None
+    steps = out.movedim(time_axis, 0).reshape(out.shape[time_axis], -1) if multi_step else out.reshape(1, -1)
     first = 0 if multi_step else _calls_so_far(stats)
     per_step = semantics.events_per_row(steps)
     for offset, spikes in enumerate(per_step):

@@ -66,6 +66,7 @@ class Profile:
     units_per_step_raw: list
     params: int
     input_timesteps: int | None = None
+    warnings: list = field(default_factory=list)  # conditions every report states (one line each)
 
     @property
     def timesteps(self) -> int:
@@ -132,6 +133,7 @@ class Profile:
             "layers": self.layer_rows(depth),
             "by_operator": self.by_operator(),
             "unsupported_ops": list(self.unsupported_ops),
+            "warnings": list(self.warnings),
         }
 
 

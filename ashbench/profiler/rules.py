@@ -222,6 +222,11 @@ COMPOSITE_RULES = {
 }
 
 
+# Module types whose forward runs without the TorchFunctionMode, so that PyTorch keeps its fused
+# inference path (a function mode disables it); their fused aten ops need rules in RULES.
+FAST_PATH_MODULES: tuple[type, ...] = ()
+
+
 def classify(func):
     """Return the handler for ``func``, 'free' for ops that do no arithmetic, or None (unsupported)."""
     handler = RULES.get(func)

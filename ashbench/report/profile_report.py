@@ -184,6 +184,7 @@ def summary_lines(doc: dict) -> list[str]:
     if doc.get("unsupported_ops"):
         ops = ", ".join(f"{u['op']} x{u['calls']} in '{u['module'] or 'model'}'" for u in doc["unsupported_ops"])
         lines.append(f"unsupported ops (counted as 0): {ops}")
+    lines += [f"warning: {w}" for w in doc.get("warnings", [])]
     return lines
 
 
