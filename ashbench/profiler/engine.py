@@ -44,6 +44,7 @@ class _Run:
         self.stack_key: tuple = ()
         self.absorb_depth = 0  # > 0 inside a neuron or a counted composite op
         self.suspended: list = []  # contexts that switched the counting modes off inside a neuron
+        self.fast_path: list = []  # contexts that switched the function mode off inside FAST_PATH_MODULES
         self.records: dict[tuple, list] = {}
         self.neurons: dict[str, NeuronStats] = {}
         self.neuron_stacks: dict[str, tuple] = {}
@@ -79,6 +80,8 @@ class _Run:
         """Switch the counting modes back on (idempotent; also used after an exception)."""
         while self.suspended:
             self.suspended.pop().__exit__(None, None, None)
+        while self.fast_path:
+            self.fast_path.pop().__exit__(None, None, None)
 
     def on_neuron(self, name: str, module, x, out) -> None:
         """Count one neuron call; runs while the counting modes are still suspended."""
@@ -201,15 +204,15 @@ def _install_hooks(model, run: _Run) -> list:
         handles.append(module.register_forward_pre_hook(lambda m, a, n=name, f=is_neuron: run.push(n, f)))
         handles.append(module.register_forward_hook(_post_hook(run, name, is_neuron)))
         if FAST_PATH_MODULES and isinstance(module, FAST_PATH_MODULES):
-            handles += _fast_path_hooks(module)
+            handles += _fast_path_hooks(module, run)
     return handles
 
 
-def _fast_path_hooks(module) -> list:
+def _fast_path_hooks(module, run: _Run) -> list:
     """Run ``module`` with torch functions undisturbed (no TorchFunctionMode), so that PyTorch
     takes the fused inference path a plain ``eval()`` forward takes (e.g. nn.MultiheadAttention's
     ``_native_multi_head_attention``); the dispatch mode still counts its aten ops."""
-    entered: list = []
+    entered = run.fast_path  # left by run.resume() too, should the forward raise
 
     def enter(m, args):
         ctx = torch._C.DisableTorchFunction()
