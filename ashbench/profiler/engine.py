@@ -18,6 +18,7 @@ from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode, _disable_current_modes
 
 from ashbench.errors import AshbenchError, InputError, UnsupportedOpError, first_line
+from ashbench.profiler import frameworks  # noqa: F401  (registers snnTorch, Norse, sinabs neurons)
 from ashbench.profiler.aggregate import build_profile
 from ashbench.profiler.counts import OP_FIELDS
 from ashbench.profiler.inputs import resolve_batch
