@@ -100,12 +100,23 @@ class DoubleSpiker(nn.Module):
         return (x > 0.5).float() * 2
 
 
+class HalfSpiker(nn.Module):
+    """A 'neuron' that emits 0.5: no spike semantics allows it."""
+
+    def forward(self, x):
+        return (x > 0.5).float() / 2
+
+
 def test_values_outside_declared_semantics_raise():
     with pytest.raises(SpikeSemanticsError, match="outside the declared 'binary'"):
-        profile(DoubleSpiker(), torch.rand(2, 4), neuron_classes=(DoubleSpiker,))
+        profile(DoubleSpiker(), torch.rand(2, 4), spikes="binary", neuron_classes=(DoubleSpiker,))
     # declared multi-spike semantics accept them: spikes = sum of values
     x = torch.tensor([[0.9, 0.1, 0.7, 0.2]])  # two values > 0.5 -> 2 + 2 = 4 events
     assert profile(DoubleSpiker(), x, spikes="multi:2", neuron_classes=(DoubleSpiker,)).totals["spikes"] == 4
+    # the default (auto) takes any non-negative integers: the same 4 events; a fraction is an error
+    assert profile(DoubleSpiker(), x, neuron_classes=(DoubleSpiker,)).totals["spikes"] == 4
+    with pytest.raises(SpikeSemanticsError, match="outside the declared 'auto'"):
+        profile(HalfSpiker(), x, neuron_classes=(HalfSpiker,))
 
 
 def test_bad_profile_arguments_raise_typed_errors():

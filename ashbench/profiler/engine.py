@@ -23,8 +23,9 @@ from ashbench.profiler.aggregate import build_profile
 from ashbench.profiler.counts import OP_FIELDS
 from ashbench.profiler.inputs import resolve_batch
 from ashbench.profiler.neurons import NeuronStats, framework_of, neuron_types, record_call, reset_neurons
+from ashbench.profiler.provenance import event_operands
 from ashbench.profiler.result import Profile
-from ashbench.profiler.rules import COMPOSITE_RULES, FAST_PATH_MODULES, SPIKE_PRESERVING_OPS, classify
+from ashbench.profiler.rules import COMPOSITE_RULES, FAST_PATH_MODULES, classify
 from ashbench.profiler.spikes import parse_semantics
 from ashbench.profiler.tracking import SpikeTracker, _flat
 
@@ -51,8 +52,7 @@ class _Run:
         self.neuron_stacks: dict[str, tuple] = {}
         self.unsupported: dict[tuple, int] = defaultdict(int)
         self.warnings: list[str] = []
-        ptrs = {p.untyped_storage().data_ptr() for p in list(model.parameters()) + list(model.buffers())}
-        self.tracker = SpikeTracker(semantics, ptrs)
+        self.tracker = SpikeTracker(semantics, list(model.parameters()) + list(model.buffers()))
         self.rules: dict = {}
 
     # -- module tracking -------------------------------------------------------------------
@@ -95,6 +95,7 @@ class _Run:
         self.neuron_stacks[name] = self.stack_key
         record_call(stats, module, x, spikes, self.semantics, name, framework.time_axis(module))
         self.tracker.mark(spikes)
+        self.tracker.watch = False  # a recognised neuron ran: no need to look for unrecognised ones
 
     def warn(self, message: str) -> None:
         """A condition the report must state (each message once)."""
@@ -108,20 +109,23 @@ class _Run:
         rule = self.rules.get(func, 0)
         if rule == 0:
             rule = self.rules[func] = classify(func)
-        if rule == "free":
-            self.tracker.propagate(args, out)
-            return
         if rule is None:
             self._unsupported(func)
             return
+        if rule != "free":
+            self._count(func, rule, args, kwargs, out)
+        operands = event_operands(func, args, kwargs, self.semantics.max_events is None
+                                  or self.semantics.kind == "multi")
+        if operands is not None:
+            self.tracker.propagate(operands, out)
+
+    def _count(self, func, rule, args, kwargs, out) -> None:
         try:
             branch, counts = rule(self.tracker, args, kwargs, out)
         except Exception as exc:  # a bug in a rule must not pass for a user's bad input
             raise RuleFailure(f"counting rule for {func} failed: {type(exc).__name__}: {exc}") from exc
         self._add_bytes(counts, args, out)
         self._record(str(func), branch, counts)
-        if func in SPIKE_PRESERVING_OPS:
-            self.tracker.propagate(args[:1], out[0] if isinstance(out, tuple) else out)
 
     def on_composite(self, name: str, rule, args, kwargs, run_it):
         """Count a composite torch function as one op with ``rule``, absorbing the aten ops it
@@ -247,13 +251,15 @@ def reset_state(model) -> None:
     reset_neurons(model)
 
 
-def profile(model, inputs, *, layout: str = "B", batch_size: int | None = None, spikes: str = "binary",
+def profile(model, inputs, *, layout: str = "B", batch_size: int | None = None, spikes: str = "auto",
             strict: bool = False, name: str | None = None, neuron_classes=()) -> Profile:
     """Count one forward pass of ``model(*inputs)`` and return a :class:`Profile`.
 
     ``inputs``: a tensor or a tuple/list of positional arguments. ``layout``: 'B' ([B, ...]) or
     'TB' ([T, B, ...]); the batch size is read from every tensor input at that position unless
-    ``batch_size`` is given. ``spikes``: 'binary', 'ternary' or 'multi:N' (see spikes.py).
+    ``batch_size`` is given. ``spikes``: 'auto', 'binary', 'ternary' or 'multi:N' (see spikes.py):
+    what neuron outputs and input spikes may hold; which tensors hold events is decided by
+    provenance (tracking.py).
     ``strict``: raise UnsupportedOpError on an op without a counting rule.
     ``neuron_classes``: extra module types to count as spiking neurons.
     All counts in the Profile are per sample and summed over time steps.
@@ -262,6 +268,7 @@ def profile(model, inputs, *, layout: str = "B", batch_size: int | None = None, 
     args = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
     batch, input_t = resolve_batch(args, layout, batch_size)
     run = _Run(model, semantics, strict, neuron_classes)
+    run.tracker.mark_inputs(_flat(args))
     handles = _install_hooks(model, run)
     try:
         reset_state(model)
@@ -278,4 +285,12 @@ def profile(model, inputs, *, layout: str = "B", batch_size: int | None = None, 
         for h in handles:
             h.remove()
         reset_state(model)
+    _final_warnings(run)
     return build_profile(model, run, name or type(model).__name__, batch, layout, semantics.name, input_t)
+
+
+def _final_warnings(run: _Run) -> None:
+    if not run.neurons and run.tracker.spike_like_unmarked:
+        run.warn("no recognised spiking neuron ran, yet an activation fed to a synaptic layer held only 0/1 "
+                 "values: if it is a spike train, declare its neuron class (--neuron-class module:Class); "
+                 "it was counted as real-valued MACs")

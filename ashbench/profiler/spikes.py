@@ -1,14 +1,17 @@
-"""Spike semantics: which tensor values count as spikes, and how many events a value carries.
+"""Spike semantics: which values a spiking neuron may emit, and how many events a value carries.
 
-Three semantics, declared by the user (never guessed):
+Which tensors hold events is decided by provenance (``tracking.py``): neuron outputs and what
+event-preserving ops make of them. The semantics say what a neuron output (and an input tensor
+that enters the model from outside) must look like, and how to count its events:
 
+- ``auto``     (default) neuron outputs are non-negative integers, a value k carrying k events
+  (binary spikes, or multi-spike counts); an input tensor holds events when its values are 0/1.
 - ``binary``   values in {0, 1}; one event per 1.
 - ``ternary``  values in {-1, 0, 1}; one event per non-zero (a -1 is a negative spike).
-- ``multi:N``  integer values in {0, ..., N}; a value k carries k events (a SEW residual sum of
-  two spikes, value 2, is two synaptic events downstream).
+- ``multi:N``  integer values in {0, ..., N}; a value k carries k events.
 
-A tensor "is spike-valued" when every element obeys the declared semantics. Activations that are
-not spike-valued are real-valued (ANN work, counted as MACs).
+A neuron whose output breaks the semantics is an error; an input tensor that breaks them is
+real-valued (ANN work, counted as MACs).
 """
 
 from __future__ import annotations
@@ -22,19 +25,23 @@ from ashbench.errors import InputError
 
 @dataclass(frozen=True)
 class SpikeSemantics:
-    """``kind`` is 'binary', 'ternary' or 'multi'; ``max_events`` the largest value (multi: N)."""
+    """``kind`` is 'auto', 'binary', 'ternary' or 'multi'; ``max_events`` the largest value a
+    spike may take (multi: N; auto: None, unbounded, so every event sum is taken in float64)."""
 
     kind: str
-    max_events: int = 1
+    max_events: int | None = 1
 
     @property
     def name(self) -> str:
         return f"multi:{self.max_events}" if self.kind == "multi" else self.kind
 
     def describe(self) -> str:
-        return {"binary": "values in {0,1}", "ternary": "values in {-1,0,1}"}.get(
-            self.kind, f"integer values in 0..{self.max_events}"
-        )
+        return {"binary": "values in {0,1}", "ternary": "values in {-1,0,1}",
+                "auto": "non-negative integers"}.get(self.kind, f"integer values in 0..{self.max_events}")
+
+    def is_input_spike(self, x: torch.Tensor) -> bool:
+        """Whether a tensor entering the model from outside holds events (auto: values 0/1)."""
+        return BINARY.is_spike(x) if self.kind == "auto" else self.is_spike(x)
 
     def is_spike(self, x: torch.Tensor) -> bool:
         """True when every element of ``x`` obeys the semantics (bool tensors are binary spikes).
@@ -46,6 +53,8 @@ class SpikeSemantics:
             return True
         if x.numel() == 0 or x.is_complex():
             return False
+        if self.kind == "auto":
+            return _non_negative_integers(x)
         low, high = (float(v) for v in torch.aminmax(x))
         if low < (-1 if self.kind == "ternary" else 0) or high > self.max_events:
             return False
@@ -64,8 +73,18 @@ class SpikeSemantics:
     def events_per_row(self, rows: torch.Tensor) -> list[int]:
         """Exact events of each row of a 2-D spike tensor (e.g. one row per time step)."""
         events = self.events(rows)
-        return [exact_sum(row, self.max_events) for row in events] if _needs_chunks(rows.shape[1], self.max_events) \
-            else [int(v) for v in events.sum(dim=1).tolist()]
+        if self.max_events is None:
+            return [int(v) for v in events.sum(dim=1, dtype=torch.float64).tolist()]
+        if _needs_chunks(rows.shape[1], self.max_events):
+            return [exact_sum(row, self.max_events) for row in events]
+        return [int(v) for v in events.sum(dim=1).tolist()]
+
+
+def _non_negative_integers(x: torch.Tensor) -> bool:
+    if not x.is_floating_point():
+        return bool(x.min() >= 0)
+    low, high = (float(v) for v in torch.aminmax(x))
+    return low >= 0 and high < float("inf") and bool(torch.equal(x, torch.round(x)))
 
 
 # float32 holds every integer below 2**24 exactly, so a float32 sum of integer values whose
@@ -77,8 +96,11 @@ def _needs_chunks(numel: int, max_value: int) -> bool:
     return numel * max_value >= _EXACT_LIMIT
 
 
-def exact_sum(flat: torch.Tensor, max_value: int = 1) -> int:
-    """Exact sum of a 1-D tensor of non-negative integer values <= max_value."""
+def exact_sum(flat: torch.Tensor, max_value: int | None = 1) -> int:
+    """Exact sum of a 1-D tensor of non-negative integer values <= max_value (None: unbounded,
+    summed in float64, exact below 2**53)."""
+    if max_value is None:
+        return int(flat.sum(dtype=torch.float64))
     step = max(_EXACT_LIMIT // max(max_value, 1) - 1, 1)
     return sum(int(chunk.sum(dtype=torch.float32)) for chunk in flat.split(step))
 
@@ -90,11 +112,16 @@ def _chunked(flat: torch.Tensor, reduce) -> float:
 
 
 def parse_semantics(spec: str) -> SpikeSemantics:
-    """Parse 'binary', 'ternary' or 'multi:N' (N >= 1). Raises InputError otherwise."""
+    """Parse 'auto', 'binary', 'ternary' or 'multi:N' (N >= 1). Raises InputError otherwise."""
+    if spec == "auto":
+        return SpikeSemantics("auto", None)
     if spec in ("binary", "ternary"):
         return SpikeSemantics(spec)
     if isinstance(spec, str) and spec.startswith("multi:"):
         tail = spec.split(":", 1)[1]
         if tail.isascii() and tail.isdigit() and int(tail) >= 1:
             return SpikeSemantics("multi", int(tail))
-    raise InputError(f"unknown spike semantics {spec!r}; use 'binary', 'ternary' or 'multi:N' with N >= 1")
+    raise InputError(f"unknown spike semantics {spec!r}; use 'auto', 'binary', 'ternary' or 'multi:N' with N >= 1")
+
+
+BINARY = SpikeSemantics("binary")

@@ -1,19 +1,29 @@
-"""Which activation tensors hold spikes, cheaply.
+"""Which tensors hold events and which are weights, by provenance and identity.
 
-Neuron outputs are validated once and remembered by storage; views of them share the storage and
-are recognised without a scan, and single-input structural ops (copies, max pooling) pass the
-mark on. Any other activation is scanned once against the declared semantics and the verdict is
-cached for that exact view while the tensor lives and is not modified in place (``_version``).
-Parameters are never activations: weights are recognised by their storage.
+Events: a tensor holds events because of where it comes from, never because of its values
+alone. Event tensors are (1) the spike outputs of spiking neurons (validated against the declared
+semantics when they are emitted), (2) tensors entering the model from outside (its inputs) whose
+values obey the semantics' input rule (an event camera's frames; ``auto``: 0/1 values), and
+(3) what event-preserving ops make of event tensors (``provenance.py``: views, copies, cat,
+padding, max pooling, and sums of event tensors, whose values are event counts). Anything else,
+in particular a product of event tensors (attention scores) or anything mixed with real values,
+is real-valued, whatever its values. Marks are kept per storage while the tensor lives and is not
+modified in place (``_version``).
+
+Weights: parameters and buffers are recognised by their storage while the storage registered at
+the start of the profile is alive, so a buffer a model replaces on every call (snnTorch's
+``mem``) can never make a later activation at the reused address pass for a weight.
+
+Liveness is that of the storage (a ``StorageWeakRef``), not of a Python tensor object: tensors
+made inside C++ decompositions (``linear`` -> ``view`` -> ``addmm``) get short-lived wrappers.
 """
 
 from __future__ import annotations
 
-import weakref
-
 import torch
+from torch.multiprocessing.reductions import StorageWeakRef
 
-from ashbench.profiler.spikes import SpikeSemantics
+from ashbench.profiler.spikes import BINARY, SpikeSemantics
 
 
 def _storage_ptr(t: torch.Tensor) -> int:
@@ -21,50 +31,63 @@ def _storage_ptr(t: torch.Tensor) -> int:
 
 
 class SpikeTracker:
-    def __init__(self, semantics: SpikeSemantics, param_ptrs: set[int]):
+    def __init__(self, semantics: SpikeSemantics, params):
         self.semantics = semantics
-        self._params = param_ptrs
+        self._params = {_storage_ptr(p): StorageWeakRef(p.untyped_storage()) for p in params}
         self._known: dict[int, tuple] = {}
-        self._scanned: dict[tuple, tuple] = {}
+        self._looked: dict[tuple, bool] = {}
+        self.spike_like_unmarked = False  # a real operand of a MAC op held only 0/1 values
+        self.watch = True  # look for such operands (until a recognised neuron has run)
 
     def is_param(self, t: torch.Tensor) -> bool:
-        return _storage_ptr(t) in self._params
+        ref = self._params.get(_storage_ptr(t))
+        return ref is not None and not ref.expired()
 
     def mark(self, t: torch.Tensor) -> None:
-        """Remember that the whole storage of ``t`` holds spikes (call only after validation)."""
-        if t.untyped_storage().nbytes() == t.numel() * t.element_size():
-            self._known[_storage_ptr(t)] = (weakref.ref(t), t._version)
+        """Remember that the whole storage of ``t`` holds events (call only after validation)."""
+        storage = t.untyped_storage()
+        if storage.nbytes() == t.numel() * t.element_size():
+            self._known[storage.data_ptr()] = (StorageWeakRef(storage), t._version)
+
+    def mark_inputs(self, tensors) -> None:
+        """Mark the model's input tensors that obey the semantics' input rule."""
+        for t in tensors:
+            if torch.is_tensor(t) and t.device.type != "meta" and not self.is_param(t):
+                if self.semantics.is_input_spike(t):
+                    self.mark(t)
 
     def known_spike(self, t: torch.Tensor, ptr: int | None = None) -> bool:
         entry = self._known.get(_storage_ptr(t) if ptr is None else ptr)
-        return entry is not None and entry[0]() is not None and entry[1] == t._version
+        return entry is not None and entry[1] == t._version and not entry[0].expired()
 
     def spike(self, t: torch.Tensor):
-        """Event tensor of a spike-valued activation ``t``; None for real values or parameters."""
+        """Event tensor of an event-holding activation ``t``; None for real values or parameters."""
         if not torch.is_tensor(t) or t.device.type == "meta":
             return None
-        ptr = _storage_ptr(t)
-        if ptr in self._params:
-            return None
-        if self.known_spike(t, ptr) or self._scan(t, ptr):
+        if self.known_spike(t):
             return self.semantics.events(t)
+        if self.watch:
+            self.look_spike_like(t)
         return None
 
-    def _scan(self, t: torch.Tensor, ptr: int) -> bool:
-        key = (ptr, t.storage_offset(), tuple(t.shape), t.stride(), t.dtype)
-        entry = self._scanned.get(key)
-        if entry is not None and entry[0]() is not None and entry[1] == t._version:
-            return entry[2]
-        verdict = self.semantics.is_spike(t)
-        self._scanned[key] = (weakref.ref(t), t._version, verdict)
-        return verdict
+    def look_spike_like(self, t: torch.Tensor) -> None:
+        """Note (once per tensor view) when a real-valued activation holds only 0/1 values: spikes
+        from a neuron the profiler does not recognise (reported as a warning)."""
+        if self.spike_like_unmarked or not torch.is_tensor(t) or not t.is_floating_point() or self.is_param(t):
+            return
+        key = (_storage_ptr(t), t.storage_offset(), tuple(t.shape), t.stride(), t._version)
+        if key not in self._looked:
+            self._looked[key] = BINARY.is_spike(t) and bool(t.any())
+            self.spike_like_unmarked = self._looked[key]
 
     def propagate(self, inputs, out) -> None:
-        """Mark the outputs of a structural op whose tensor inputs are all known spikes."""
+        """Mark the outputs of an event-preserving op whose tensor inputs all hold events."""
         tensors = [a for a in _flat(inputs) if torch.is_tensor(a)]
         if tensors and all(self.known_spike(a) for a in tensors):
+            shared = {_storage_ptr(a) for a in tensors}  # a view's storage is marked already
             for o in _flat(out):
-                if torch.is_tensor(o) and o.is_floating_point():
+                if torch.is_tensor(o) and (o.is_floating_point() or o.dtype == torch.bool) \
+                        and _storage_ptr(o) not in shared:
                     self.mark(o)
 
 
