@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 import torch
+from torch.nn.modules.module import register_module_forward_hook, register_module_forward_pre_hook
 from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode, _disable_current_modes
 
@@ -76,6 +77,18 @@ class _Run:
         for ctx in (_disable_current_modes(), torch._C.DisableTorchFunction()):
             ctx.__enter__()
             self.suspended.append(ctx)
+
+    def enter_fast_path(self) -> None:
+        """Run a FAST_PATH_MODULES module with torch functions undisturbed (no TorchFunctionMode),
+        so that PyTorch takes the fused inference path a plain ``eval()`` forward takes (e.g.
+        ``_native_multi_head_attention``); the dispatch mode still counts its aten ops."""
+        ctx = torch._C.DisableTorchFunction()
+        ctx.__enter__()
+        self.fast_path.append(ctx)
+
+    def leave_fast_path(self) -> None:
+        if self.fast_path:
+            self.fast_path.pop().__exit__(None, None, None)
 
     def resume(self) -> None:
         """Switch the counting modes back on (idempotent; also used after an exception)."""
@@ -203,42 +216,47 @@ class _CompositeMode(TorchFunctionMode):
 
 
 def _install_hooks(model, run: _Run) -> list:
-    handles = []
+    """Module tracking through global module hooks (filtered to this model's modules by id):
+    nothing is attached to the model's own modules, so PyTorch's checks for attached hooks (the
+    fused path of nn.TransformerEncoderLayer) see a plain model."""
+    modules = {}
     for name, module in model.named_modules():
         is_neuron = isinstance(module, run.neuron_classes)
-        handles.append(module.register_forward_pre_hook(lambda m, a, n=name, f=is_neuron: run.push(n, f)))
-        handles.append(module.register_forward_hook(_post_hook(run, name, is_neuron)))
-        if FAST_PATH_MODULES and isinstance(module, FAST_PATH_MODULES):
-            handles += _fast_path_hooks(module, run)
-    return handles
+        fast = bool(FAST_PATH_MODULES) and isinstance(module, FAST_PATH_MODULES)
+        modules[id(module)] = (name, is_neuron, fast)
+        if is_neuron and any(p.dim() >= 2 for p in module.parameters()):
+            run.warn(f"neuron '{name}' ({type(module).__name__}) holds weights (e.g. a recurrent connection); "
+                     "ops inside a neuron are its membrane update, so their MACs/synops are not counted")
+    return [register_module_forward_pre_hook(_pre_hook(run, modules)),
+            register_module_forward_hook(_post_hook(run, modules), with_kwargs=True)]
 
 
-def _fast_path_hooks(module, run: _Run) -> list:
-    """Run ``module`` with torch functions undisturbed (no TorchFunctionMode), so that PyTorch
-    takes the fused inference path a plain ``eval()`` forward takes (e.g. nn.MultiheadAttention's
-    ``_native_multi_head_attention``); the dispatch mode still counts its aten ops."""
-    entered = run.fast_path  # left by run.resume() too, should the forward raise
+def _pre_hook(run: _Run, modules: dict):
+    def hook(module, args):
+        entry = modules.get(id(module))
+        if entry is not None:
+            name, is_neuron, fast = entry
+            run.push(name, is_neuron)
+            if fast:
+                run.enter_fast_path()
 
-    def enter(m, args):
-        ctx = torch._C.DisableTorchFunction()
-        ctx.__enter__()
-        entered.append(ctx)
-
-    def leave(m, args, out):
-        if entered:
-            entered.pop().__exit__(None, None, None)
-
-    return [module.register_forward_pre_hook(enter), module.register_forward_hook(leave)]
+    return hook
 
 
-def _post_hook(run: _Run, name: str, is_neuron: bool):
-    def hook(module, args, out):
+def _post_hook(run: _Run, modules: dict):
+    def hook(module, args, kwargs, out):
+        entry = modules.get(id(module))
+        if entry is None:
+            return
+        name, is_neuron, fast = entry
+        if fast:
+            run.leave_fast_path()
         run.pop(is_neuron)
         if not is_neuron:
             return
         try:
-            if args:
-                run.on_neuron(name, module, args[0], out)
+            current = args[0] if args else next(iter(kwargs.values()), None)  # the input: first argument
+            run.on_neuron(name, module, current, out)
         finally:
             if run.absorb_depth == 0:
                 run.resume()

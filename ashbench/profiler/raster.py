@@ -7,7 +7,7 @@ import torch
 
 from ashbench.errors import InputError
 from ashbench.profiler.engine import reset_state
-from ashbench.profiler.neurons import neuron_types
+from ashbench.profiler.neurons import framework_of, neuron_types
 
 
 def neuron_layers(model, neuron_classes=()) -> list[str]:
@@ -27,7 +27,8 @@ def capture_raster(model, inputs: tuple, *, layer: str | None = None, n_neurons:
         raise InputError(f"unknown spiking layer {name!r}; spiking layers: {', '.join(layers)}")
     steps: list[torch.Tensor] = []
     module = dict(model.named_modules())[name]
-    handle = module.register_forward_hook(lambda m, a, out: steps.extend(_per_step(m, out, sample)))
+    framework = framework_of(module, tuple(neuron_classes))
+    handle = module.register_forward_hook(lambda m, a, out: steps.extend(_per_step(framework, m, out, sample)))
     try:
         reset_state(model)
         with torch.no_grad():
@@ -38,10 +39,15 @@ def capture_raster(model, inputs: tuple, *, layer: str | None = None, n_neurons:
     return _raster(name, torch.stack(steps), n_neurons)
 
 
-def _per_step(module, out: torch.Tensor, sample: int) -> list[torch.Tensor]:
-    if getattr(module, "step_mode", "s") == "m":
-        return [out[t, sample].flatten().cpu() for t in range(out.shape[0])]
-    return [out[sample].flatten().cpu()]
+def _per_step(framework, module, out, sample: int) -> list[torch.Tensor]:
+    """The spikes of batch element ``sample`` per time step of one call, as the neuron's framework
+    reads its output (a tuple's first element; time on its own axis or one step per call)."""
+    spikes = framework.spikes(out)
+    axis = framework.time_axis(module)
+    if axis is None:
+        return [spikes[sample].flatten().cpu()]
+    per_time = spikes.movedim(axis, 0)  # [T, B, ...] whether time was on axis 0 or 1
+    return [per_time[t, sample].flatten().cpu() for t in range(per_time.shape[0])]
 
 
 def _raster(name: str, spikes: torch.Tensor, n_neurons: int) -> dict:

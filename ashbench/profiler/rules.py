@@ -155,6 +155,152 @@ def _lookup(ctx, args, kwargs, out):
     return "ann", {}
 
 
+# -- recurrent layers ------------------------------------------------------------------------
+# Elementwise ops per time step and batch row of one recurrent cell, in units of the hidden size H,
+# keyed by the number of gates G (rows of W_ih = G*H). They are the ops PyTorch's own decomposition
+# runs (CPU GRU/RNN, LSTM with proj_size, every *Cell), each counted as ``elementwise_ops`` one per
+# output element, so a fused kernel counts what its decomposition counts (bias adds excluded, as
+# in addmm):
+#   LSTM 13H: gate sum i+h 4H, sigmoid(i, f, o) 3H, tanh(g) H, c' = f*c + i*g 3H, tanh(c') H, o*tanh(c') H
+#   GRU  10H: r = sigmoid(i_r + h_r) 2H, z = sigmoid(i_z + h_z) 2H, n = tanh(i_n + r*h_n) 3H,
+#             h' = n + z*(h - n) 3H
+#   RNN   2H: sum i+h H, tanh or relu H
+RNN_STEP_ELEMENTWISE = {4: 13, 3: 10, 1: 2}
+
+
+def _recurrent_counts(ctx, x, w_ih, w_hh, hidden: int, proj_macs_per_token: int = 0):
+    """One layer and direction of a recurrent net run by one kernel over all its tokens.
+
+    With ``tokens`` = T x B (or the packed length: x is [T, B, I], [B, T, I] or [sum(batch_sizes), I]),
+    G*H = rows of W_ih, I = columns of W_ih, R = columns of W_hh (H, or proj_size):
+    dense_macs = tokens * G*H * (I + R) + tokens * proj_macs_per_token (bias excluded);
+    elementwise_ops = tokens * H * RNN_STEP_ELEMENTWISE[G]. The input projection of an event input
+    is synops (events x G*H); the recurrent product is on the real-valued state, always macs."""
+    gh, n_in = w_ih.shape[0], w_ih.shape[1]
+    tokens = x.numel() // n_in
+    recurrent = tokens * (gh * w_hh.shape[1] + proj_macs_per_token)
+    dense_in = tokens * gh * n_in
+    counts = {"dense_macs": dense_in + recurrent,
+              "elementwise_ops": tokens * hidden * RNN_STEP_ELEMENTWISE[gh // hidden]}
+    events = ctx.spike(x)
+    if events is None:
+        return "ann", {**counts, "macs": dense_in + recurrent}
+    return "snn", {**counts, "macs": recurrent, "synops": _total(ctx, events) * gh}
+
+
+def _mkldnn_rnn_layer(ctx, args, kwargs, out):
+    """oneDNN's fused layer (CPU LSTM without proj_size): (input, w_ih, w_hh, b_ih, b_hh, hx, cx,
+    reverse, batch_sizes, mode, hidden_size, ...), one call per layer and direction."""
+    return _recurrent_counts(ctx, args[0], args[1], args[2], args[10])
+
+
+def _fused_rnn(ctx, x, weights, stride: int, hidden: int, proj: int, layers: int, directions: int):
+    """All layers and directions of a cuDNN/MIOpen RNN; ``weights`` holds, per layer and direction,
+    ``stride`` tensors [w_ih, w_hh, (b_ih, b_hh), (w_hr)]. Layers above the first read the
+    real-valued outputs of the layer below."""
+    branches, total = [], {}
+    for i in range(layers * directions):
+        group = weights[i * stride:(i + 1) * stride]
+        w_ih, w_hh = group[0], group[1]
+        layer_in = x if i < directions else torch.empty((x.numel() // x.shape[-1], w_ih.shape[1]), device="meta")
+        branch, counts = _recurrent_counts(ctx, layer_in, w_ih, w_hh, hidden, proj * hidden if proj else 0)
+        branches.append(branch)
+        for key, value in counts.items():
+            total[key] = total.get(key, 0) + value
+    return ("snn" if "snn" in branches else "ann"), total
+
+
+def _cudnn_rnn(ctx, args, kwargs, out):
+    """(input, weights, weight_stride0, weight_buf, hx, cx, mode, hidden_size, proj_size, num_layers,
+    batch_first, dropout, train, bidirectional, ...)."""
+    return _fused_rnn(ctx, args[0], args[1], args[2], args[7], args[8], args[9], 2 if args[13] else 1)
+
+
+def _miopen_rnn(ctx, args, kwargs, out):
+    """(input, weights, weight_stride0, hx, cx, mode, hidden_size, num_layers, batch_first, dropout,
+    train, bidirectional, ...)."""
+    return _fused_rnn(ctx, args[0], args[1], args[2], args[6], 0, args[7], 2 if args[11] else 1)
+
+
+def _fused_lstm_cell(ctx, args, kwargs, out):
+    """CUDA LSTM cell pointwise kernel (input_gates, hidden_gates, cx, ...): 13 ops per cx element
+    (see RNN_STEP_ELEMENTWISE); its matmuls run as separate mm ops."""
+    return "ann", {"elementwise_ops": RNN_STEP_ELEMENTWISE[4] * args[2].numel()}
+
+
+def _fused_gru_cell(ctx, args, kwargs, out):
+    """CUDA GRU cell pointwise kernel (input_gates, hidden_gates, hx, ...): 10 ops per hx element."""
+    return "ann", {"elementwise_ops": RNN_STEP_ELEMENTWISE[3] * args[2].numel()}
+
+
+# -- fused transformer inference kernels -------------------------------------------------------
+def _meta(*shape):
+    return torch.empty(shape, device="meta")  # a real-valued operand (never spike-valued)
+
+
+def _fused_attention_counts(ctx, q, k, v, embed_dim: int, heads: int, qkv_weight, proj_weight):
+    """Counts of the fused multi-head attention of q [B, L, E], k [B, S, E], v [B, S, E]:
+    in-projection (B*L + 2*B*S) * E * E, Q.K^T B*L*S*E, A.V B*L*S*E, out-projection B*L*E*E
+    (dense_macs, bias excluded); scaling + softmax one op per score: heads * B*L*S elementwise_ops
+    (as ``attention_rule`` counts them; an attention mask is ignored: dense as if unmasked)."""
+    e = embed_dim
+    batch = q.shape[0] if q.dim() == 3 else 1
+    length, source = q.shape[-2], k.shape[-2]
+    parts = [matmul_counts(ctx, q, qkv_weight[:e].t()), matmul_counts(ctx, k, qkv_weight[e:2 * e].t()),
+             matmul_counts(ctx, v, qkv_weight[2 * e:].t()),  # x [.., E] @ W^T: numel(x) * E
+             matmul_counts(ctx, _meta(batch, heads, length, e // heads), _meta(batch, heads, e // heads, source)),
+             matmul_counts(ctx, _meta(batch, heads, length, source), _meta(batch, heads, source, e // heads)),
+             matmul_counts(ctx, _meta(batch * length, e), _meta(e, proj_weight.shape[0]))]
+    counts = {"elementwise_ops": heads * batch * length * source}
+    for _branch, part in parts:
+        for key, value in part.items():
+            counts[key] = counts.get(key, 0) + value
+    return ("snn" if any(b == "snn" for b, _ in parts) else "ann"), counts
+
+
+def _native_multi_head_attention(ctx, args, kwargs, out):
+    """nn.MultiheadAttention's inference fast path: (query, key, value, embed_dim, num_head,
+    qkv_weight, qkv_bias, proj_weight, proj_bias, mask, need_weights, average_attn_weights, ...).
+    Counts of ``_fused_attention_counts``; when it returns head-averaged weights (need_weights and
+    average_attn_weights, the defaults), the mean over heads adds heads * B*L*S elementwise_ops (a
+    reduction: one per input element)."""
+    q, k, v, e, heads, qkv_weight, _qkv_bias, proj_weight = args[:8]
+    branch, counts = _fused_attention_counts(ctx, q, k, v, e, heads, qkv_weight, proj_weight)
+    if _arg(args, kwargs, 10, "need_weights", True) and _arg(args, kwargs, 11, "average_attn_weights", True):
+        counts["elementwise_ops"] += heads * (q.numel() // e) * k.shape[-2]  # mean over heads of [B, h, L, S]
+    return branch, counts
+
+
+def _transformer_encoder_layer_fwd(ctx, args, kwargs, out):
+    """nn.TransformerEncoderLayer's inference fast path: (src, embed_dim, num_heads, qkv_weight,
+    qkv_bias, proj_weight, proj_bias, use_gelu, norm_first, eps, norm_weight_1, norm_bias_1,
+    norm_weight_2, norm_bias_2, ffn_weight_1, ffn_bias_1, ffn_weight_2, ffn_bias_2, mask, ...).
+
+    With src [B, L, E], N = B*L tokens and F = ffn width: self-attention as
+    ``_fused_attention_counts`` (q = k = v = src, or its layer norm when norm_first), plus the
+    feed-forward linears N*E*F + N*F*E dense_macs; elementwise_ops: heads*B*L*L (softmax) + 2*N*E
+    (two residual adds) + 2 layer norms of N*E (5 ops per element if affine, else 4, see counts.py)
+    + N*F (relu or gelu)."""
+    src, e, heads, qkv_weight, _qkv_bias, proj_weight = args[:6]
+    norm_first, norm_weight_1, ffn_weight_1, ffn_weight_2 = args[8], args[10], args[14], args[16]
+    x = _meta(*src.shape) if norm_first else src
+    branch, counts = _fused_attention_counts(ctx, x, x, x, e, heads, qkv_weight, proj_weight)
+    tokens, width = src.numel() // e, ffn_weight_1.shape[0]
+    for _branch, part in (matmul_counts(ctx, _meta(tokens, e), ffn_weight_1.t()),
+                          matmul_counts(ctx, _meta(tokens, width), ffn_weight_2.t())):
+        for key, value in part.items():
+            counts[key] = counts.get(key, 0) + value
+    norms = 2 * _norm_training_like(norm_weight_1 is not None, tokens * e)
+    counts["elementwise_ops"] += 2 * tokens * e + norms + tokens * width
+    return branch, counts
+
+
+def _arg(args, kwargs, index: int, name: str, default):
+    if len(args) > index:
+        return args[index]
+    return kwargs.get(name, default)
+
+
 SDPA_OPS = [
     "_scaled_dot_product_flash_attention_for_cpu",
     "_scaled_dot_product_flash_attention",
@@ -188,6 +334,11 @@ def _build_rules() -> dict:
         (["native_batch_norm"], _batch_norm), (["_native_batch_norm_legit_no_training"], _batch_norm_no_training),
         (["_native_batch_norm_legit"], _batch_norm_legit), (["native_layer_norm"], _layer_norm),
         (["native_group_norm"], _group_norm), (["embedding", "embedding_bag"], _lookup),
+        (["masked_fill_"], _pointwise),  # as masked_fill (tagged pointwise; its in-place form is not)
+        (["mkldnn_rnn_layer"], _mkldnn_rnn_layer), (["_cudnn_rnn"], _cudnn_rnn), (["miopen_rnn"], _miopen_rnn),
+        (["_thnn_fused_lstm_cell"], _fused_lstm_cell), (["_thnn_fused_gru_cell"], _fused_gru_cell),
+        (["_native_multi_head_attention"], _native_multi_head_attention),
+        (["_transformer_encoder_layer_fwd"], _transformer_encoder_layer_fwd),
     ]:
         table.update(dict.fromkeys(_overloads(names), handler))
     return table
@@ -207,6 +358,10 @@ FREE_OPS = frozenset(_overloads([
     "sym_stride", "sym_storage_offset", "is_nonzero", "equal", "one_hot", "pad", "reflection_pad2d",
     "replication_pad2d",
     "upsample_nearest2d", "_pin_memory", "record_stream", "dropout", "native_dropout", "feature_dropout",
+    # RNN plumbing: gate splits, in-place transposes/reshapes of the state, packed sequences
+    "unsafe_split", "unsafe_split_with_sizes", "unsafe_chunk", "transpose_", "t_", "squeeze_", "unsqueeze_",
+    "swapaxes_", "swapdims_", "as_strided_", "detach_", "_pack_padded_sequence", "_pad_packed_sequence",
+    "_nested_tensor_from_mask_left_aligned",  # a bool: is a padding mask left-aligned (TransformerEncoder)
 ]))
 
 
@@ -223,8 +378,15 @@ COMPOSITE_RULES = {
 
 
 # Module types whose forward runs without the TorchFunctionMode, so that PyTorch keeps its fused
-# inference path (a function mode disables it); their fused aten ops need rules in RULES.
-FAST_PATH_MODULES: tuple[type, ...] = ()
+# inference path (a function mode disables it); their fused aten ops need rules in RULES:
+# MultiheadAttention -> _native_multi_head_attention (eval, batch_first, self-attention);
+# TransformerEncoderLayer -> _transformer_encoder_layer_fwd (but its fast path also refuses a module
+# tree with forward hooks, which the engine puts on every module: until the engine stops that, the
+# layer runs as separate ops and only its MultiheadAttention is fused). nn.TransformerEncoder is left
+# out on purpose: its only fast path turns a padded batch into nested tensors (skipping padding),
+# which the dispatch mode cannot count (NestedTensorImpl has no sizes); under the function mode it
+# passes the padded batch and the mask to its layers instead (counted dense, as if unmasked).
+FAST_PATH_MODULES: tuple[type, ...] = (torch.nn.MultiheadAttention, torch.nn.TransformerEncoderLayer)
 
 
 def classify(func):
