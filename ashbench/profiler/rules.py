@@ -28,8 +28,8 @@ def _total(ctx, events: torch.Tensor) -> int:
 def _coactive_pairs(a_events: torch.Tensor, b_events: torch.Tensor) -> int:
     """Co-active pairs of a [.., M, K] @ b [.., K, N] with both operands spiking:
     sum over k of (events in column k of a) x (events in row k of b), per batch."""
-    col = a_events.sum(dim=-2).double()  # exact: M * max_events < 2**24 for any real layer
-    row = b_events.sum(dim=-1).double()
+    col = a_events.sum(dim=-2, dtype=torch.float64)  # float64: exact for any event counts
+    row = b_events.sum(dim=-1, dtype=torch.float64)
     return int((col * row).sum())
 
 
@@ -364,10 +364,6 @@ FREE_OPS = frozenset(_overloads([
     "_nested_tensor_from_mask_left_aligned",  # a bool: is a padding mask left-aligned (TransformerEncoder)
 ]))
 
-
-# Max pooling of spikes yields spikes: its output is marked so the next layer needs no value scan.
-SPIKE_PRESERVING_OPS = frozenset(_overloads(["max_pool1d", "max_pool2d", "max_pool3d", "max_pool2d_with_indices",
-                                             "max_pool3d_with_indices", "adaptive_max_pool2d"]))
 
 
 # Composite torch functions counted as one op, absorbing the aten ops they decompose into (which
