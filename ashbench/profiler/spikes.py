@@ -44,25 +44,27 @@ class SpikeSemantics:
         return BINARY.is_spike(x) if self.kind == "auto" else self.is_spike(x)
 
     def is_spike(self, x: torch.Tensor) -> bool:
-        """True when every element of ``x`` obeys the semantics (bool tensors are binary spikes).
+        """True when every element of ``x`` obeys the semantics (bool tensors are binary spikes)."""
+        return self.bound(x) is not None
 
-        Range by ``aminmax``; integrality for binary/ternary by sum(|x|) == sum(x*x), which holds
-        exactly when every value in [-1, 1] is -1, 0 or 1 (v*v < |v| for 0 < |v| < 1); multi-spike
-        by x == round(x). Sums are exact integer float32 sums over chunks (see ``exact_sum``)."""
+    def bound(self, x: torch.Tensor) -> int | None:
+        """The largest event count an element of ``x`` carries, or None when ``x`` breaks the
+        semantics. Range by ``aminmax``; integrality of values in [-1, 1] by sum(|x|) == sum(x*x),
+        which holds exactly when each is -1, 0 or 1 (v*v < |v| for 0 < |v| < 1), in exact float32
+        sums over chunks; of larger values by x == round(x)."""
         if x.dtype == torch.bool:
-            return True
+            return 1
         if x.numel() == 0 or x.is_complex():
-            return False
-        if self.kind == "auto":
-            return _non_negative_integers(x)
+            return None
         low, high = (float(v) for v in torch.aminmax(x))
-        if low < (-1 if self.kind == "ternary" else 0) or high > self.max_events:
-            return False
-        if self.kind == "multi":
-            return bool(torch.equal(x, torch.round(x)))
-        flat = (x.abs() if low < 0 else x).reshape(-1).float()
-        total, squares = _chunked(flat, torch.sum), _chunked(flat, lambda c: torch.dot(c, c))
-        return total == squares and total.is_integer()
+        lowest = -1 if self.kind == "ternary" else 0
+        if not (low >= lowest and high <= (self.max_events if self.max_events is not None else float("inf"))):
+            return None  # out of range (a NaN fails every comparison)
+        if not x.is_floating_point():
+            return int(max(high, -low))
+        if max(high, -low) <= 1:
+            return 1 if _units(x, low) else None
+        return int(high) if bool(torch.equal(x, torch.round(x))) else None
 
     def events(self, x: torch.Tensor) -> torch.Tensor:
         """Per-element event counts of a spike-valued tensor (same shape, floating)."""
@@ -70,21 +72,23 @@ class SpikeSemantics:
             return x.float()
         return x.abs() if self.kind == "ternary" else x
 
-    def events_per_row(self, rows: torch.Tensor) -> list[int]:
-        """Exact events of each row of a 2-D spike tensor (e.g. one row per time step)."""
+    def events_per_row(self, rows: torch.Tensor, bound: int | None = None) -> list[int]:
+        """Exact events of each row of a 2-D spike tensor (e.g. one row per time step); ``bound``:
+        the largest value in it (default: the semantics' largest; none known: float64 sums)."""
+        bound = self.max_events if bound is None else bound
         events = self.events(rows)
-        if self.max_events is None:
+        if bound is None:
             return [int(v) for v in events.sum(dim=1, dtype=torch.float64).tolist()]
-        if _needs_chunks(rows.shape[1], self.max_events):
-            return [exact_sum(row, self.max_events) for row in events]
+        if _needs_chunks(rows.shape[1], bound):
+            return [exact_sum(row, bound) for row in events]
         return [int(v) for v in events.sum(dim=1).tolist()]
 
 
-def _non_negative_integers(x: torch.Tensor) -> bool:
-    if not x.is_floating_point():
-        return bool(x.min() >= 0)
-    low, high = (float(v) for v in torch.aminmax(x))
-    return low >= 0 and high < float("inf") and bool(torch.equal(x, torch.round(x)))
+def _units(x: torch.Tensor, low: float) -> bool:
+    """Every value of ``x`` (all within [-1, 1]) is -1, 0 or 1."""
+    flat = (x.abs() if low < 0 else x).reshape(-1).float()
+    total, squares = _chunked(flat, torch.sum), _chunked(flat, lambda c: torch.dot(c, c))
+    return total == squares and total.is_integer()
 
 
 # float32 holds every integer below 2**24 exactly, so a float32 sum of integer values whose
