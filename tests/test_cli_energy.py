@@ -188,6 +188,10 @@ BAD_INPUTS = [
     (TINY + ["--neuron-class", "no_such_module:Node"], "cannot import neuron class 'no_such_module:Node'"),
     (TINY + ["--neuron-class", "torch.nn:relu"], "'torch.nn:relu' is not an nn.Module class"),
     (TINY + ["--neuron-class", "torch.nn.ReLU"], "--neuron-class must be module:Class"),
+    (TINY + ["--inputs", "{d}/other.pt"], "--inputs applies to NIR graphs (--model graph.nir) only"),
+    (["--model", "{f}:good", "--input-rate", "0.5"], "--input-rate applies to NIR graphs (--model graph.nir) only"),
+    (["--model", "{d}/none.nir"], "NIR graph not found: "),
+    (["--model", "{d}/none.nir", "--input-rate", "2"], "--input-rate must be in [0, 1], got 2.0"),
 ]
 
 

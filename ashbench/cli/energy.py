@@ -11,7 +11,8 @@ from ashbench.cli.options import check_at_least, check_choice, emit, user_code_p
 
 def energy_command(
     model: Optional[str] = typer.Option(None, "--model", "-m",
-                                        help="Registered model name or path/to/file.py:factory."),
+                                        help="Registered model name, path/to/file.py:factory, or a NIR graph "
+                                             "path/to/graph.nir."),
     checkpoint: Optional[str] = typer.Option(None, "--checkpoint", help="Checkpoint (state dict) to load."),
     timesteps: Optional[int] = typer.Option(None, "--timesteps", "-T", help="Time steps T (passed to the factory)."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b", help="Example batch size."),
@@ -28,6 +29,15 @@ def energy_command(
                                            help="Also count this module type as a spiking neuron "
                                                 "(module:Class or file.py:Class); repeatable."),
     check_fvcore: bool = typer.Option(False, "--check-fvcore", help="Print fvcore's dense counts beside ashbench's."),
+    inputs: Optional[str] = typer.Option(None, "--inputs",
+                                         help="NIR graphs only: a tensor saved with torch.save, shape [T, B, "
+                                              "*input shape], run one time step per graph call (default: "
+                                              "Poisson spikes, see --input-rate)."),
+    input_rate: Optional[float] = typer.Option(None, "--input-rate",
+                                               help="NIR graphs only, without --inputs: probability in [0, 1] of an "
+                                                    "input spike per input, per time step (Bernoulli, seed 0; "
+                                                    "default 0.1; T from --timesteps, default 8, B from "
+                                                    "--batch-size, default 1)."),
 ):
     """Profile a model: synops, MACs, firing rates, memory traffic and energy per sample."""
     from ashbench.files import check_output_path
@@ -42,7 +52,8 @@ def energy_command(
     with user_code_prints_to_stderr():
         doc = energy_report(model, checkpoint=checkpoint, timesteps=timesteps, batch_size=batch_size,
                             energy_models=energy_model, strict=strict, spikes=spikes, layout=layout,
-                            neuron_classes=neuron_class, check_fvcore=check_fvcore)
+                            neuron_classes=neuron_class, check_fvcore=check_fvcore, inputs=inputs,
+                            input_rate=input_rate)
     emit(render(doc, fmt, by, depth), output)
 
 

@@ -73,9 +73,11 @@ def import_class(spec: str) -> type:
 
 
 def resolve_workload(spec: str | None, *, batch_size=None, timesteps=None, checkpoint=None, layout=None,
-                     neuron_classes=()) -> Workload:
+                     neuron_classes=(), inputs=None, input_rate=None) -> Workload:
     """Build the workload to profile; validates T, batch size, checkpoint and factory output.
-    ``neuron_classes`` (classes or 'module:Class' strings) join the workload's own."""
+    ``neuron_classes`` (classes or 'module:Class' strings) join the workload's own.
+    A ``path.nir`` spec is a NIR graph (``ashbench.models.nir_graph``), run on the saved tensor
+    ``inputs`` or on Poisson spikes at ``input_rate``; both options apply to NIR graphs only."""
     if timesteps is not None and timesteps <= 0:
         raise InputError(f"--timesteps must be >= 1, got {timesteps}")
     if timesteps is not None and timesteps > MAX_TIMESTEPS:
@@ -85,6 +87,18 @@ def resolve_workload(spec: str | None, *, batch_size=None, timesteps=None, check
     if checkpoint is not None and not Path(checkpoint).is_file():
         raise CheckpointError(f"checkpoint not found: {checkpoint}")
     extra = tuple(import_class(c) if isinstance(c, str) else c for c in neuron_classes)
+    from ashbench.models import nir_graph
+
+    if nir_graph.is_nir_path(spec):
+        workload = nir_graph.nir_workload(spec, inputs=inputs, input_rate=input_rate, timesteps=timesteps,
+                                          batch_size=batch_size, checkpoint=checkpoint, layout=layout,
+                                          max_timesteps=MAX_TIMESTEPS)
+        workload.neuron_classes = tuple(workload.neuron_classes) + extra
+        return workload
+    for option, value in (("--inputs", inputs), ("--input-rate", input_rate)):
+        if value is not None:
+            raise InputError(f"{option} applies to NIR graphs (--model graph.nir) only, "
+                             f"not to {spec or DEFAULT_MODEL!r}")
     factory = load_factory(spec or DEFAULT_MODEL)
     pass_checkpoint = "checkpoint" in inspect.signature(factory).parameters
     try:

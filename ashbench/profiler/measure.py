@@ -18,8 +18,11 @@ DEFAULT_ENERGY_MODELS = ("45nm-fp32",)
 
 def energy_report(model: str | None = None, *, checkpoint=None, timesteps=None, batch_size=None,
                   energy_models=DEFAULT_ENERGY_MODELS, strict=False, spikes="binary", layout=None,
-                  neuron_classes=(), check_fvcore: bool = False) -> dict:
+                  neuron_classes=(), check_fvcore: bool = False, inputs=None, input_rate=None) -> dict:
     """Profile a workload and price it under each energy model: the JSON report document.
+
+    ``inputs`` (a saved [T, B, ...] tensor) and ``input_rate`` (Poisson input spikes) apply to a
+    NIR graph ``model='graph.nir'`` only (see ``ashbench.models.nir_graph``).
 
     With ``check_fvcore`` the document gains ``fvcore_check``: rows {family, ashbench, fvcore,
     equal} of dense counts over the whole batch (see ``ashbench.profiler.fvcore_check``)."""
@@ -28,7 +31,8 @@ def energy_report(model: str | None = None, *, checkpoint=None, timesteps=None, 
         normalise_layout(layout)
     priced = [get_energy_model(m) for m in (energy_models or DEFAULT_ENERGY_MODELS)]
     workload = resolve_workload(model, batch_size=batch_size, timesteps=timesteps, checkpoint=checkpoint,
-                                layout=layout, neuron_classes=neuron_classes)
+                                layout=layout, neuron_classes=neuron_classes, inputs=inputs,
+                                input_rate=input_rate)
     prof = profile(workload.model, workload.inputs, layout=workload.layout, spikes=spikes, strict=strict,
                    name=model or DEFAULT_MODEL, neuron_classes=workload.neuron_classes)
     doc = prof.to_dict()
