@@ -88,6 +88,13 @@ class Doubled(neuron.IFNode):
 def double_spikes():
     return nn.Sequential(nn.Linear(4, 4), Doubled()), (torch.ones(2, 4) * 5,)
 
+class Halved(neuron.IFNode):
+    def forward(self, x):
+        return torch.full_like(x, 0.5)
+
+def half_spikes():
+    return nn.Sequential(nn.Linear(4, 4), Halved()), (torch.ones(2, 4) * 5,)
+
 class Divides(neuron.IFNode):
     def forward(self, x):
         return 1 // 0
@@ -170,7 +177,8 @@ BAD_INPUTS = [
     (["--model", "{f}:good", "--checkpoint", "{d}/corrupt.pt"], "corrupt or unreadable checkpoint"),
     (["--model", "{f}:good", "--checkpoint", "{d}/other.pt"], "does not match the model"),
     (["--model", "{f}:wrong_shape"], "model forward failed on the given inputs"),
-    (["--model", "{f}:double_spikes"], "outside the declared 'binary' spike semantics"),
+    (["--model", "{f}:double_spikes", "--spikes", "binary"], "outside the declared 'binary' spike semantics"),
+    (["--model", "{f}:half_spikes"], "outside the declared 'auto' spike semantics"),
     (TINY + ["--timesteps", "0"], "--timesteps must be >= 1"),
     (TINY + ["--timesteps", "-3"], "--timesteps must be >= 1"),
     (TINY + ["--energy-model", "7nm-magic"], "unknown energy model '7nm-magic'"),
@@ -262,3 +270,25 @@ def test_models_command_lists_registry():
     result = run_cli("models")
     assert result.exit_code == 0
     assert "test-hybrid-tiny" in result.output.split()
+
+
+LAYOUT_FACTORY = """
+import torch, torch.nn as nn
+
+def build():
+    model = nn.Linear(4, 3)
+    model.ashbench_layout = "TB"
+    return model, (torch.rand(5, 2, 4),)
+"""
+
+
+def test_a_layout_contradicting_the_models_is_warned_about(tmp_path):
+    (tmp_path / "net.py").write_text(LAYOUT_FACTORY)
+    declared = json.loads(invoke("--model", f"{tmp_path}/net.py:build", "-f", "json").stdout)
+    # declared [T=5, B=2, 4]: 5 * 2 rows of Linear(4, 3) = 120 MACs over a batch of 2 -> 60 per sample
+    assert (declared["batch_size"], declared["totals"]["macs"], declared["warnings"]) == (2, 60, [])
+    overridden = json.loads(invoke("--model", f"{tmp_path}/net.py:build", "--layout", "B", "-f", "json").stdout)
+    # read as [B=5, ...]: 120 / 5 = 24 per sample, and the report says why
+    assert (overridden["batch_size"], overridden["totals"]["macs"]) == (5, 24)
+    assert overridden["warnings"] == ["--layout B overrides the model's declared layout TB: the batch size is read "
+                                      "at another position, so every per-sample count changes"]

@@ -23,7 +23,9 @@ def energy_command(
     fmt: str = typer.Option("table", "--format", "-f", help="table | csv | json | markdown | latex."),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write the report to FILE (atomically)."),
     strict: bool = typer.Option(False, "--strict", help="Fail on ops without a counting rule."),
-    spikes: str = typer.Option("binary", "--spikes", help="Spike semantics: binary | ternary | multi:N."),
+    spikes: str = typer.Option("auto", "--spikes",
+                               help="What neurons emit: auto (non-negative integer counts) | binary | ternary | "
+                                    "multi:N. Which tensors hold events is decided by provenance."),
     layout: Optional[str] = typer.Option(None, "--layout", help="Input layout B ([B,...]) or TB ([T,B,...])."),
     neuron_class: List[str] = typer.Option([], "--neuron-class",
                                            help="Also count this module type as a spiking neuron "

@@ -16,6 +16,7 @@ import torch
 from ashbench.errors import AshbenchError, CheckpointError, FactoryError, InputError, ModelNotFoundError, first_line
 from ashbench.models import MODELS
 from ashbench.models.registry import Workload, call_factory
+from ashbench.profiler.inputs import normalise_layout
 
 DEFAULT_MODEL = "ashnet"
 # Per-step counts are kept for every time step, and no SNN in the literature runs this long:
@@ -127,6 +128,10 @@ def _as_workload(produced, spec, layout) -> Workload:
         raise FactoryError(f"factory {spec!r} must return (model, example_inputs) with an nn.Module model, "
                            f"got {type(produced).__name__}")
     if layout:
+        declared = normalise_layout(workload.layout)
+        if normalise_layout(layout) != declared:
+            workload.warnings.append(f"--layout {layout} overrides the model's declared layout {declared}: the batch "
+                                     f"size is read at another position, so every per-sample count changes")
         workload.layout = layout
     return workload
 

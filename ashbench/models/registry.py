@@ -30,6 +30,7 @@ class Workload:
     layout: str = "B"
     info: dict = field(default_factory=dict)
     neuron_classes: tuple = ()
+    warnings: list = field(default_factory=list)  # added to the profile's warnings
 
 
 def register_model(name: str):

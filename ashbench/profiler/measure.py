@@ -17,7 +17,7 @@ DEFAULT_ENERGY_MODELS = ("45nm-fp32",)
 
 
 def energy_report(model: str | None = None, *, checkpoint=None, timesteps=None, batch_size=None,
-                  energy_models=DEFAULT_ENERGY_MODELS, strict=False, spikes="binary", layout=None,
+                  energy_models=DEFAULT_ENERGY_MODELS, strict=False, spikes="auto", layout=None,
                   neuron_classes=(), check_fvcore: bool = False, inputs=None, input_rate=None) -> dict:
     """Profile a workload and price it under each energy model: the JSON report document.
 
@@ -36,6 +36,7 @@ def energy_report(model: str | None = None, *, checkpoint=None, timesteps=None, 
     prof = profile(workload.model, workload.inputs, layout=workload.layout, spikes=spikes, strict=strict,
                    name=model or DEFAULT_MODEL, neuron_classes=workload.neuron_classes)
     doc = prof.to_dict()
+    doc["warnings"] = list(workload.warnings) + doc["warnings"]
     doc = report_dict(doc, [estimate_energy(doc, m) for m in priced])
     if check_fvcore:
         doc["fvcore_check"] = check_against_fvcore(workload, doc)
