@@ -145,3 +145,22 @@ def test_spike_like_activations_without_a_recognised_neuron_are_warned_about():
     assert prof.totals["synops"] == 0  # counted as MACs, as the warning says
     assert len(prof.warnings) == 1 and prof.warnings[0].startswith("no recognised spiking neuron ran")
     assert profile(Thresholds(), torch.randn(3, 4), neuron_classes=(Step,)).warnings == prof.warnings
+
+
+class Gate(nn.Module):
+    """Spike-driven gating: q * k (an AND of spikes) feeds a Linear; q @ k^T would not be events."""
+
+    def __init__(self):
+        super().__init__()
+        self.q, self.k, self.lin = Step(), Step(), nn.Linear(3, 2)
+
+    def forward(self, x):
+        return self.lin(self.q(x) * self.k(x.flip(-1)))
+
+
+def test_an_elementwise_product_of_spikes_holds_events():
+    x = torch.tensor([[0.9, 0.6, 0.1], [0.7, 0.2, 0.8]])
+    # q = [[1,1,0],[1,0,1]], k = flip -> [[0.1,0.6,0.9] -> 0,1,1], [[0.8,0.2,0.7] -> 1,0,1]]
+    # q * k = [[0,1,0],[1,0,1]]: 3 events x 2 outputs = 6 synops over 2 samples = 3 per sample
+    t = profile(Gate(), x, neuron_classes=(Step,)).totals
+    assert (t["synops"], t["macs"]) == (3, 0)

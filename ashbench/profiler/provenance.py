@@ -2,12 +2,14 @@
 
 An op's output holds events when the op only moves, copies, selects or pads the values of event
 tensors (views, ``cat``, ``repeat``, ``constant_pad_nd`` with 0, ``index_select``, ...), when it
-is max pooling (the output values are input values), or — for semantics that carry counts (``auto``
-and ``multi:N``) — when it adds event tensors (``add`` with alpha 1, ``sum``: a SEW residual sum of
-2 is two events). Each entry maps an aten op to a function of ``(args, kwargs)`` returning the
-operands that must all hold events (``None``: this call's output does not carry events, e.g. a
-pad with a non-zero value). Any other op (in particular ``mul``, ``matmul``, ``div``) ends the
-events: its output is real-valued.
+is max pooling (the output values are input values), when it multiplies event tensors element by
+element (``mul`` of two event tensors: an AND of spikes, as in the Spike-driven Transformer's
+Q ⊗ K or QKFormer's token mask), or — for semantics that carry counts (``auto`` and ``multi:N``) —
+when it adds event tensors (``add`` with alpha 1, ``sum``: a SEW residual sum of 2 is two events).
+Each entry maps an aten op to a function of ``(args, kwargs)`` returning the operands that must
+all hold events (``None``: this call's output does not carry events, e.g. a pad with a non-zero
+value). Any other op ends the events: its output is real-valued — in particular a matrix product
+of event tensors (attention scores Q·Kᵀ), a product with a real tensor or a scalar, a division.
 """
 
 from __future__ import annotations
@@ -32,6 +34,11 @@ def _source_of_copy(args, kwargs):
 def _zero_pad(args, kwargs):
     value = args[2] if len(args) > 2 else kwargs.get("value", 0)
     return args[:1] if value == 0 else None
+
+
+def _two_tensors(args, kwargs):
+    both = len(args) > 1 and torch.is_tensor(args[0]) and torch.is_tensor(args[1])
+    return args[:2] if both else None
 
 
 def _plain_add(args, kwargs):
@@ -67,6 +74,7 @@ MOVING_OPS = _table([
     (["constant_pad_nd"], _zero_pad),
     (["max_pool1d", "max_pool2d", "max_pool3d", "max_pool2d_with_indices", "max_pool3d_with_indices",
       "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d"], _first),
+    (["mul", "mul_", "logical_and", "bitwise_and"], _two_tensors),
 ])
 
 # Ops whose output is a sum of event counts (events only for semantics that carry counts).
