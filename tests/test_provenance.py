@@ -164,3 +164,25 @@ def test_an_elementwise_product_of_spikes_holds_events():
     # q * k = [[0,1,0],[1,0,1]]: 3 events x 2 outputs = 6 synops over 2 samples = 3 per sample
     t = profile(Gate(), x, neuron_classes=(Step,)).totals
     assert (t["synops"], t["macs"]) == (3, 0)
+
+
+class Silent(nn.Module):
+    """A declared 'neuron' that returns no tensor."""
+
+    def forward(self, x):
+        return {"spikes": (x >= 0.5).float()}
+
+
+class UsesSilent(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.sn = Silent()
+
+    def forward(self, x):
+        return self.sn(x)["spikes"].sum()
+
+
+def test_a_declared_neuron_that_returns_no_tensor_is_warned_about():
+    prof = profile(UsesSilent(), torch.rand(2, 4), neuron_classes=(Silent,))
+    assert prof.warnings == ["neuron 'sn' (Silent) returned no spike tensor; it is not counted"]
+    assert prof.totals["neuron_updates"] == 0
