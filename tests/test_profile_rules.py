@@ -276,6 +276,8 @@ def test_unsupported_ops_are_listed_with_module_and_calls():
     model = nn.Sequential(Fn(lambda x: torch.cumsum(torch.cumsum(x, 0), 0)))
     p = profile(model, torch.rand(3, 2))
     assert p.unsupported_ops == [{"op": "aten.cumsum.default", "module": "0", "calls": 2}]
+    assert p.warnings == ["1 op kind(s) without a counting rule ran 2 time(s) and count as 0: every total and energy "
+                          "is a lower bound (see unsupported_ops; --strict refuses instead)"]
     with pytest.raises(UnsupportedOpError, match="cumsum"):
         profile(model, torch.rand(3, 2), strict=True)
 

@@ -308,6 +308,11 @@ def profile(model, inputs, *, layout: str = "B", batch_size: int | None = None, 
 
 
 def _final_warnings(run: _Run) -> None:
+    if run.unsupported:
+        calls = sum(run.unsupported.values())
+        kinds = len({op for op, _ in run.unsupported})
+        run.warn(f"{kinds} op kind(s) without a counting rule ran {calls} time(s) and count as 0: every total and "
+                 "energy is a lower bound (see unsupported_ops; --strict refuses instead)")
     if not run.neurons and run.tracker.spike_like_unmarked:
         run.warn("no recognised spiking neuron ran, yet an activation fed to a synaptic layer held only 0/1 "
                  "values: if it is a spike train, declare its neuron class (--neuron-class module:Class); "
