@@ -332,11 +332,11 @@ def read_graph(path: str):
         if kind not in SUPPORTED_TYPES:
             raise NIRGraphError(f"NIR graph {path}: node {name!r} has unsupported type {kind!r}; "
                                 f"supported: {', '.join(SUPPORTED_TYPES)}")
-    v_resets = {}
+    v_resets = {}  # from the file itself: a nir >= 1.0.5 dataclass fills in v_reset = 0 when it is absent
     for name, node in data["nodes"].items():
-        fields = {f.name for f in dataclasses.fields(getattr(nir, node["type"]))}
-        if node["type"] in NEURON_TYPES and "v_reset" in node and "v_reset" not in fields:
-            v_resets[name] = node.pop("v_reset")
+        if node["type"] in NEURON_TYPES and "v_reset" in node:
+            fields = {f.name for f in dataclasses.fields(getattr(nir, node["type"]))}
+            v_resets[name] = node["v_reset"] if "v_reset" in fields else node.pop("v_reset")
     try:
         graph = nir.dict2NIRNode(data)
     except Exception as exc:  # the dataclasses assert or raise TypeError/ValueError on malformed nodes
