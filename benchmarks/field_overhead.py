@@ -1,0 +1,337 @@
+"""Wall-time overhead of ashbench's profiler, and of other counters, on the field's models (``field-*``).
+
+Run from the repository root::
+
+    .venv/bin/python benchmarks/field_overhead.py [--quick] [--rounds R] [--models A,B] [--batches 2,32]
+                                                  [--json PATH]
+
+For every model registered in ``ashbench/models/field_zoo.py`` and every batch size, the same
+model and input (``MODELS.get(name)(batch_size=B)``) are timed side by side in interleaved rounds:
+
+  plain          ``torch.no_grad()`` forward (the denominator of every ratio)
+  ashbench       ``ashbench.profiler.profile(model, inputs, layout=..., neuron_classes=...)``
+  sj_opcount     spikingjelly 2.0 ``DispatchCounterMode([SynOpCounter(), MACCounter(), FlopCounter()])``
+  fvcore         ``FlopCountAnalysis(model, inputs).total()`` (JIT trace); skipped, with the reason
+                 printed, for a model whose trace fails
+  neurobench     NeuroBench ``SynapticOperations`` + ``ActivationSparsity`` one batch the way
+                 ``Benchmark.run`` does it (hooks, forward, metrics, hooks removed); only for
+                 snnTorch models (skipped for the others, and everywhere when it is not importable)
+  dispatch_noop  a TorchDispatchMode that only re-dispatches every op: the floor of any
+                 dispatch-mode counter (ashbench and sj_opcount both are one)
+
+The runners ``plain``, ``sj_opcount``, ``fvcore``, ``dispatch_noop`` and the summary are those of
+``benchmarks/profiler_overhead.py`` (imported from it); ashbench and NeuroBench need the
+workload's layout, neuron classes and output, so they have thin runners here.
+
+Timing method: per (model, batch) one warm-up call per variant, then R rounds (default 5,
+``--quick`` 2); each round runs every variant once, in an order rotated by round, so all
+variants see the same machine load. The neuron state is reset
+(``ashbench.profiler.engine.reset_state``) before and after every call, outside the timer.
+Reported: the plain median ms, median(variant) / median(plain), and median(ashbench) /
+median(dispatch_noop). A batch whose plain forward takes over ``--max-forward-s`` (10 s) is
+lowered to the largest batch found under it, and the row says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import gc
+import json
+import os
+import statistics
+import sys
+import time
+import warnings
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+for _p in (ROOT, HERE):
+    if _p not in sys.path:
+        sys.path.insert(0, _p)
+
+import profiler_overhead as po  # noqa: E402  (benchmarks/profiler_overhead.py: runners, summary, machine)
+import torch  # noqa: E402
+
+from ashbench.models import MODELS  # noqa: E402
+from ashbench.profiler.engine import reset_state  # noqa: E402
+from ashbench.report.tables import FORMATS as TABLE_FORMATS  # noqa: E402
+
+FIELD_MODELS = sorted(n for n in MODELS.names() if n.startswith("field-"))
+BATCHES = (2, 32)
+FLOOR_TARGET = 1.15  # ashbench / dispatch_noop
+PLAIN_TARGET = 1.2  # ashbench / plain at the largest batch
+MAX_FORWARD_S = 10.0
+
+
+# -- the timed variants (each one full counted forward of the workload; inputs is a tuple) ------------------
+def _single(inputs: tuple):
+    """profiler_overhead's runners call ``net(x)``: the one input of a single-input model."""
+    if len(inputs) != 1:
+        raise ValueError(f"expected a single-input workload, got {len(inputs)} inputs")
+    return inputs[0]
+
+
+def run_plain(w):
+    return po.run_plain(w.model, _single(w.inputs))
+
+
+def run_ashbench(w):
+    from ashbench.profiler import profile
+
+    return profile(w.model, w.inputs, layout=w.layout, neuron_classes=w.neuron_classes)
+
+
+def run_sj_opcount(w):
+    return po.run_sj_opcount(w.model, _single(w.inputs))
+
+
+def run_fvcore(w):
+    return po.run_fvcore(w.model, _single(w.inputs))
+
+
+def run_dispatch_noop(w):
+    return po.run_dispatch_noop(w.model, _single(w.inputs))
+
+
+def _snntorch_neurons(model) -> bool:
+    try:
+        import snntorch
+    except ImportError:
+        return False
+    return any(isinstance(m, snntorch.SpikingNeuron) for m in model.modules())
+
+
+def run_neurobench(w):
+    """One batch as ``Benchmark.run`` does it (hooks, forward, SynapticOperations + ActivationSparsity,
+    hooks removed), as in tests/test_field_models.py: NeuroBench's data are [B, T, ...]; a TB model
+    gets them transposed back; a model returning (spikes, membranes) is scored on its spikes."""
+    import snntorch
+    from neurobench.metrics.workload import ActivationSparsity, SynapticOperations
+    from neurobench.models import NeuroBenchModel
+
+    net, tb = w.model, w.layout == "TB"
+
+    class _Wrapped(NeuroBenchModel):
+        def __init__(self):
+            super().__init__()
+            self.add_activation_module(snntorch.SpikingNeuron)
+
+        def __call__(self, data):
+            out = net(data.transpose(0, 1) if tb else data)
+            out = out[0] if isinstance(out, (tuple, list)) else out
+            return out.transpose(0, 1) if tb else out
+
+        def __net__(self):
+            return net
+
+    x = _single(w.inputs)
+    model = _Wrapped()
+    synops, sparsity = SynapticOperations(), ActivationSparsity()
+    model.register_hooks()
+    try:
+        data = (x.transpose(0, 1) if tb else x, torch.zeros(x.shape[1] if tb else x.shape[0]))
+        with torch.no_grad():
+            preds = model(data[0])
+            ops = synops(model, preds, data)
+            sp = sparsity(model, preds, data)
+    finally:
+        model.cleanup_hooks()
+    return {**ops, "ActivationSparsity": sp}
+
+
+VARIANTS = {"plain": run_plain, "ashbench": run_ashbench, "sj_opcount": run_sj_opcount, "fvcore": run_fvcore,
+            "neurobench": run_neurobench, "dispatch_noop": run_dispatch_noop}
+
+
+# -- timing ---------------------------------------------------------------------------------------
+def timed(fn, w) -> float:
+    reset_state(w.model)
+    gc.collect()
+    t0 = time.perf_counter()
+    fn(w)
+    elapsed = time.perf_counter() - t0
+    reset_state(w.model)
+    return elapsed * 1e3
+
+
+def interleaved(variants: dict, w, rounds: int) -> dict[str, list[float]]:
+    names = list(variants)
+    for name in names:  # warm-up (lazy imports, first-call kernel set-up)
+        timed(variants[name], w)
+    times = {name: [] for name in names}
+    for r in range(rounds):
+        order = names[r % len(names):] + names[:r % len(names)]
+        for name in order:
+            times[name].append(timed(variants[name], w))
+    return times
+
+
+def build(name: str, batch: int, max_forward_s: float):
+    """(workload, batch used, plain forward s, note): the workload at ``batch``, or, when one plain
+    forward of it takes over ``max_forward_s``, at the largest smaller batch found under it."""
+    factory, note, tried = MODELS.get(name), "", {}
+    while True:
+        torch.manual_seed(0)
+        w = factory(batch_size=batch)
+        timed(run_plain, w)  # warm-up
+        secs = timed(run_plain, w) / 1e3
+        tried[batch] = secs
+        if secs <= max_forward_s or batch == 1:
+            break
+        guess = max(1, min(batch - 1, int(batch * max_forward_s / secs * 0.9)))
+        first = max(tried)
+        note = f"batch lowered from {first}: one plain forward took {tried[first]:.1f} s > {max_forward_s:g} s"
+        batch = guess
+    return w, batch, secs, note
+
+
+def _fvcore_skip(w) -> str | None:
+    """None when fvcore's JIT trace of the workload works, else why not."""
+    try:
+        reset_state(w.model)
+        run_fvcore(w)
+    except Exception as exc:  # noqa: BLE001 - any trace failure means "skip"
+        return f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:160] if str(exc).strip() else ''}"
+    finally:
+        reset_state(w.model)
+    return None
+
+
+def measure(name: str, batch: int, rounds: int, nb_missing: str | None, max_forward_s: float) -> dict:
+    w, used, secs, note = build(name, batch, max_forward_s)
+    variants, skipped = dict(VARIANTS), {}
+    fv = _fvcore_skip(w)
+    if fv:
+        skipped["fvcore"] = f"JIT trace failed: {fv}"
+    if nb_missing:
+        skipped["neurobench"] = f"not importable: {nb_missing}"
+    elif not _snntorch_neurons(w.model):
+        skipped["neurobench"] = "not an snnTorch model"
+    for k in skipped:
+        variants.pop(k)
+    prof = run_ashbench(w)
+    reset_state(w.model)
+    times = interleaved(variants, w, rounds)
+    s = po.summarise(times)
+    s["ashbench"]["ratio_vs_noop"] = s["ashbench"]["median_ms"] / s["dispatch_noop"]["median_ms"]
+    s["ashbench"]["paired_ratio_vs_noop"] = statistics.median(
+        a / b for a, b in zip(times["ashbench"], times["dispatch_noop"]))
+    tot = prof.totals
+    return {"model": name, "batch_requested": batch, "batch": used, "note": note, "skipped": skipped,
+            "layout": w.layout, "input_shapes": [list(t.shape) for t in w.inputs if isinstance(t, torch.Tensor)],
+            "info": dict(getattr(w, "info", {}) or {}), "probe_plain_s": secs,
+            "ashbench_totals": {k: tot[k] for k in ("synops", "macs", "dense_macs", "spikes", "neuron_updates",
+                                                    "firing_rate")},
+            "ashbench_unsupported_ops": prof.unsupported_ops, "timing": s}
+
+
+# -- report --------------------------------------------------------------------------------------
+NAMES = ["ashbench", "sj_opcount", "fvcore", "neurobench", "dispatch_noop"]
+
+
+def summary_rows(rows: list[dict], largest: dict) -> list[list]:
+    out = []
+    for r in rows:
+        t = r["timing"]
+        ash = t["ashbench"]
+        big = r["batch_requested"] == largest[r["model"]]
+        cells = [r["model"], f"{r['batch']}" + ("*" if r["note"] else ""), f"{t['plain']['median_ms']:.2f}"]
+        cells += [f"{t[n]['ratio_vs_plain']:.2f}x" if n in t else "skip" for n in NAMES]
+        cells += [f"{ash['ratio_vs_noop']:.2f}x",
+                  ("yes" if ash["ratio_vs_noop"] <= FLOOR_TARGET else "NO"),
+                  ("yes" if ash["ratio_vs_plain"] <= PLAIN_TARGET else "NO") if big else "-"]
+        out.append(cells)
+    return out
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--models", default=",".join(FIELD_MODELS),
+                    help=f"comma-separated model names (default: all {len(FIELD_MODELS)} field-* models)")
+    ap.add_argument("--batches", default=",".join(map(str, BATCHES)), help="comma-separated batch sizes (default 2,32)")
+    ap.add_argument("--quick", action="store_true", help="2 rounds")
+    ap.add_argument("--rounds", type=int, default=None, help="timed rounds (default 5, --quick 2)")
+    ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (default 1: a shared 2-core box)")
+    ap.add_argument("--max-forward-s", type=float, default=MAX_FORWARD_S,
+                    help="lower a batch whose plain forward takes longer than this (default 10 s)")
+    ap.add_argument("--json", metavar="PATH", help="write all measured numbers (per-round times too) as JSON")
+    ap.add_argument("--table-format", choices=TABLE_FORMATS.names(), default="table",
+                    help="format of the printed tables (markdown: ready for benchmarks/README.md)")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    warnings.filterwarnings("ignore")  # TracerWarnings, spikingjelly/snntorch deprecation chatter
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    for m in models:
+        MODELS.get(m)  # fail early on an unknown name
+    batches = [int(b) for b in args.batches.split(",")]
+    rounds = args.rounds or (2 if args.quick else 5)
+
+    def show(headers, rows):
+        print(po.fmt_table(headers, rows, args.table_format))
+
+    started = datetime.datetime.now().astimezone()
+    t_start = time.perf_counter()
+    info = po.machine()
+    print(f"field_overhead.py  {started:%Y-%m-%d %H:%M %Z}  rounds={rounds}  models={len(models)}  batches={batches}")
+    print("machine: " + ", ".join(f"{k}={v}" for k, v in info.items()))
+    nb_missing = po._neurobench_available()
+    if nb_missing:
+        print(f"NOTE: neurobench skipped everywhere (not importable: {nb_missing})")
+
+    rows = []
+    for name in models:
+        for b in batches:
+            r = measure(name, b, rounds, nb_missing, args.max_forward_s)
+            rows.append(r)
+            t, tot = r["timing"], r["ashbench_totals"]
+            print(f"\n== {name}  batch {r['batch']}  layout {r['layout']}  input {r['input_shapes']}  "
+                  f"firing rate {tot['firing_rate']:.1%}  synops/sample {tot['synops']:,}  "
+                  f"MACs/sample {tot['macs']:,}")
+            if r["note"]:
+                print(f"   NOTE: {r['note']}")
+            for k, why in r["skipped"].items():
+                print(f"   {k} skipped: {why}")
+            show(["variant", "median ms", "min ms", "max ms", "vs plain", "paired vs plain"],
+                 [[k, f"{v['median_ms']:.2f}", f"{v['min_ms']:.2f}", f"{v['max_ms']:.2f}",
+                   f"{v['ratio_vs_plain']:.2f}x", f"{v['paired_ratio_vs_plain']:.2f}x"] for k, v in t.items()])
+            print(f"   ashbench / dispatch_noop = {t['ashbench']['ratio_vs_noop']:.2f}x "
+                  f"(paired {t['ashbench']['paired_ratio_vs_noop']:.2f}x); ashbench / sj_opcount = "
+                  f"{t['ashbench']['ratio_vs_sj_opcount']:.2f}x", flush=True)
+
+    info["load_avg_end"] = os.getloadavg()
+    info["git_end"] = po._git_state()  # others may commit while this runs: the code measured is the start's
+    wall = time.perf_counter() - t_start
+    largest = {m: max(r["batch_requested"] for r in rows if r["model"] == m) for m in models}
+    print("\n" + "=" * 100)
+    print(f"SUMMARY  {started:%Y-%m-%d %H:%M %Z}  ({rounds} interleaved rounds, medians; ratio = variant / plain; "
+          f"wall {wall:.0f} s)")
+    print(f"machine: {info['processor']}, {info['cpu_count']} CPUs, torch {info['torch']} "
+          f"({info['torch_threads']} threads), spikingjelly {info['spikingjelly']}, load avg start "
+          f"{info['load_avg_start'][0]:.2f} end {info['load_avg_end'][0]:.2f}, git {info['git']}"
+          + (f" (at the end: {info['git_end']})" if info["git_end"] != info["git"] else ""))
+    show(["model", "batch", "plain ms"] + NAMES
+         + ["ash/noop", f"ash/noop<={FLOOR_TARGET}", f"ash/plain<={PLAIN_TARGET} (largest batch)"],
+         summary_rows(rows, largest))
+    for r in rows:
+        if r["note"]:
+            print(f"* {r['model']}: {r['note']}")
+    fv = sorted({r["model"] for r in rows if "fvcore" in r["skipped"]})
+    print("fvcore skipped (JIT trace failed): " + (", ".join(fv) if fv else "none"))
+    nb = sorted({r["model"] for r in rows if "neurobench" not in r["skipped"]})
+    print("neurobench run on: " + (", ".join(nb) if nb else "none") + " (the others are not snnTorch models)")
+    print("=" * 100)
+
+    if args.json:
+        command = " ".join([sys.argv[0], *(argv if argv is not None else sys.argv[1:])])
+        results = {"date": started.isoformat(timespec="seconds"), "command": command, "rounds": rounds,
+                   "wall_s": wall, "machine": info, "floor_target": FLOOR_TARGET, "plain_target": PLAIN_TARGET,
+                   "rows": rows}
+        with open(args.json, "w") as fh:
+            json.dump(results, fh, indent=2, default=str)
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
