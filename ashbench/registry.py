@@ -54,7 +54,7 @@ class Registry(Generic[T]):
         return sorted(self._entries)
 
     def items(self) -> list[tuple[str, T]]:
-        return sorted(self._entries.items())
+        return sorted(self._entries.items(), key=lambda item: item[0])
 
     def __contains__(self, name: object) -> bool:
         return name in self._entries

@@ -53,6 +53,7 @@ class _Run:
         self.neuron_stacks: dict[str, tuple] = {}
         self.unsupported: dict[tuple, int] = defaultdict(int)
         self.warnings: list[str] = []
+        self.frameworks: dict[int, object] = {}  # id(neuron module) -> its NeuronFramework, looked up once
         self.tracker = SpikeTracker(semantics, list(model.parameters()) + list(model.buffers()))
         self.rules: dict = {}
 
@@ -99,7 +100,9 @@ class _Run:
 
     def on_neuron(self, name: str, module, x, out) -> None:
         """Count one neuron call; runs while the counting modes are still suspended."""
-        framework = framework_of(module, self.extra_neuron_types)
+        framework = self.frameworks.get(id(module))
+        if framework is None:
+            framework = self.frameworks[id(module)] = framework_of(module, self.extra_neuron_types)
         spikes = framework.spikes(out) if framework is not None else None
         if not (torch.is_tensor(x) and torch.is_tensor(spikes)):
             self.warn(f"neuron '{name}' ({type(module).__name__}) returned no spike tensor; it is not counted")

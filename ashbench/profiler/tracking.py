@@ -92,8 +92,12 @@ class SpikeTracker:
 
 
 def _flat(obj):
-    if isinstance(obj, (list, tuple)):
-        for item in obj:
-            yield from _flat(item)
-    else:
+    """The leaves of nested lists/tuples of op arguments (most op arguments are flat)."""
+    if not isinstance(obj, (list, tuple)):
         yield obj
+        return
+    for item in obj:
+        if isinstance(item, (list, tuple)):
+            yield from _flat(item)
+        else:
+            yield item
