@@ -30,6 +30,26 @@ bytes (params * bit_width / 8), activations by the bytes it writes per sample an
 membranes by neurons * bit_width / 8. A synaptic layer (no neurons of its own) accumulates into a
 local buffer priced at the smallest tier.
 
+``neuromorphic`` prices a network mapped onto a neuromorphic chip, from the chip's published
+figures, and says where each figure comes from:
+    snn = sop_pj * synops                     (per synaptic operation)
+    neuron = active_pj * active + inactive_pj * (neuron_updates - active) + spike_pj * spikes
+    ann = mac_pj * macs                       (the hybrid's ANN branch does not run on the chip:
+                                               ``mac_source`` names the processor it runs on)
+    (+ elementwise_pj * elementwise ops per branch, as for ``compute``);  memory = 0
+``neuron_update_pj`` is one figure for every update, or ``{active = pJ, inactive = pJ}`` when the
+chip publishes both. The profiler does not record which updates were "active", so ashbench counts
+an update as active when the neuron spikes at that step: active = min(spikes, neuron_updates), an
+approximation (a neuron that integrates input without spiking is priced as inactive; a graded or
+multi-spike step counts once). Its provenance is required and stated in every report: ``source``
+(citation), ``process`` ("14 nm"), ``figure`` ("measured on silicon" or "simulated
+(pre-silicon)"), ``operating_point`` ("0.75 V") and ``caveat`` (what the figure is and is not).
+``mac_pj`` and ``mac_source`` are required too: no default, because a host's MAC energy taken
+silently from another process node would be an unstated assumption; the built-in chips price the
+host at Horowitz's 45 nm int8 MAC (0.23 pJ) and say so. Built-in chips: ``loihi``, ``truenorth``,
+``odin``, ``darwin3``, ``spinnaker2`` (each TOML quotes its source, and says which figures could
+not be checked against the paper).
+
 Built-in models are TOML files in ``ashbench/energy/profiles/`` (each names its source), loaded
 exactly like a user's file: ``45nm-fp32``, ``45nm-fp16``, ``45nm-int8`` (Horowitz, "Computing's
 energy problem", ISSCC 2014, 45 nm CMOS: fp32 MAC 4.6 pJ (mult 3.7 + add 0.9), AC 0.9 pJ; fp16
@@ -49,6 +69,9 @@ A user model (``ashbench energy -e my_chip.toml``)::
     description = "my chip"   # optional
     # kind = "memory-aware" takes add_pj, mult_pj and memory = [[8192, 10.0], [32768, 20.0]]
     # (required; [max_bytes, pj_per_access] pairs) and access_bits (64), not mac_pj / ac_pj.
+    # kind = "neuromorphic" takes sop_pj, mac_pj, mac_source, source, process, figure,
+    # operating_point and caveat (all required), neuron_update_pj (0, or {active = 81.0,
+    # inactive = 52.0}) and spike_pj (0), not ac_pj.
 
 Every value is checked (non-negative finite energies, positive bit widths, no unknown keys) and
 a problem is one ``EnergyModelError`` line naming the file and key. A new kind is one class
@@ -61,6 +84,7 @@ import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal
 
 from ashbench.errors import EnergyModelError
 from ashbench.files import read_toml
@@ -200,6 +224,70 @@ def _memory_pj(model: MemoryAwareModel, row: dict) -> float:
 
 def _priced(pj: float) -> str:
     return f"counted at {pj:g} pJ each" if pj else "not counted"
+
+
+def _is_energy(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0
+
+
+def _neuron_update(value) -> tuple:
+    """``neuron_update_pj``: one energy for every update, or ``{active = pJ, inactive = pJ}``;
+    stored as (active, inactive)."""
+    if _is_energy(value):
+        return float(value), float(value)
+    if isinstance(value, dict) and set(value) == {"active", "inactive"} and all(map(_is_energy, value.values())):
+        return float(value["active"]), float(value["inactive"])
+    raise ValueError("it must be a finite number >= 0 or a table {active = pJ, inactive = pJ} of them")
+
+
+def _text(value: str) -> str:
+    """A ``convert`` rule: a string that is not blank."""
+    if not value.strip():
+        raise ValueError("it must not be empty")
+    return value
+
+
+@ENERGY_KINDS.register("neuromorphic")
+@dataclass(frozen=True, kw_only=True)
+class NeuromorphicModel(EnergyModel):
+    """A network mapped onto a neuromorphic chip, priced from the chip's published figures (see
+    the module docstring). sop_pj (>= 0): per synaptic operation; neuron_update_pj: per neuron
+    update, one figure or {active, inactive} (stored as the pair (active, inactive)); spike_pj
+    (>= 0): per emitted spike (0 = not counted); mac_pj (>= 0) and mac_source: the ANN branch's MACs,
+    which run off the chip, and where that figure comes from. Provenance, all required: source,
+    process, figure ("measured on silicon" or "simulated (pre-silicon)"), operating_point, caveat."""
+
+    sop_pj: float = spec(ge=0)
+    neuron_update_pj: Any = spec((0.0, 0.0), convert=_neuron_update)
+    spike_pj: float = spec(0.0, ge=0)
+    mac_pj: float = spec(ge=0)
+    mac_source: str = spec(convert=_text)
+    source: str = spec(convert=_text)
+    process: str = spec(convert=_text)
+    figure: Literal["measured on silicon", "simulated (pre-silicon)"] = spec()
+    operating_point: str = spec(convert=_text)
+    caveat: str = spec(convert=_text)
+
+    def price(self, row: dict) -> dict:
+        own = row["self"]
+        ann_ew, snn_ew = self._elementwise_pj(row)
+        active_pj, inactive_pj = self.neuron_update_pj
+        updates = own["neuron_updates"]
+        active = min(own["spikes"], updates)  # an update is "active" when the neuron spikes at that step
+        neuron = active * active_pj + (updates - active) * inactive_pj + own["spikes"] * self.spike_pj
+        return {"ann": own["macs"] * self.mac_pj + ann_ew, "snn": own["synops"] * self.sop_pj + snn_ew,
+                "neuron": neuron, "memory": 0.0}
+
+    def assumptions(self) -> dict:
+        active_pj, inactive_pj = self.neuron_update_pj
+        stated = self._stated(mac_pj=self.mac_pj, ac_pj=self.sop_pj, neuron_pj=inactive_pj,
+                              memory="not counted separately (see caveat)")
+        if active_pj != inactive_pj:
+            stated["neuron_updates"] = (f"counted at {active_pj:g} pJ active (the neuron spikes at that step) / "
+                                        f"{inactive_pj:g} pJ inactive")
+        stated.update(spikes=_priced(self.spike_pj), mac_source=self.mac_source, process=self.process,
+                      figure=self.figure, operating_point=self.operating_point, caveat=self.caveat)
+        return stated
 
 
 for _file in sorted(PROFILES_DIR.glob("*.toml")):

@@ -165,7 +165,8 @@ def human(value) -> str:
 
 
 def summary_lines(doc: dict) -> list[str]:
-    """Totals by branch and energy per sample, one line each."""
+    """Totals by branch and energy per sample, one line each; a chip's energy (assumptions with a
+    ``figure``, the ``neuromorphic`` kind) also states its provenance and caveat."""
     t = doc["totals"]
     lines = [f"model {doc['model']}: batch {doc['batch_size']}, T={doc['timesteps']}, spikes={doc['spikes']}, "
              "counts per sample",
@@ -179,8 +180,17 @@ def summary_lines(doc: dict) -> list[str]:
         parts = ", ".join(f"{k} {v / 1e6:.4g} uJ" for k, v in e["breakdown_pj"].items())
         lines.append(f"energy [{e['model']}]: {e['total_pj'] / 1e6:.4g} uJ per sample ({parts})")
         a = e["assumptions"]
-        lines.append(f"  assumes: {a['bit_width']}-bit, MAC {a['mac_pj']:g} pJ, AC {a['ac_pj']:g} pJ, first layer on "
-                     f"real input as MACs, neuron updates {a['neuron_updates']}, memory {a['memory']} ({a['source']})")
+        if "figure" not in a:
+            lines.append(f"  assumes: {a['bit_width']}-bit, MAC {a['mac_pj']:g} pJ, AC {a['ac_pj']:g} pJ, first layer "
+                         f"on real input as MACs, neuron updates {a['neuron_updates']}, memory {a['memory']} "
+                         f"({a['source']})")
+        else:
+            lines += [f"  assumes: SOP {a['ac_pj']:g} pJ, neuron updates {a['neuron_updates']}, spikes {a['spikes']}, "
+                      f"elementwise ops {a['elementwise_ops']}, memory {a['memory']}; ANN-branch MACs (first layer "
+                      f"on real input included) off the chip at {a['mac_pj']:g} pJ ({a['mac_source']})",
+                      f"  provenance: {a['source']}; process {a['process']}; {a['figure']}; "
+                      f"operating point {a['operating_point']}",
+                      f"  caveat: {a['caveat']}"]
     if doc.get("unsupported_ops"):
         ops = ", ".join(f"{u['op']} x{u['calls']} in '{u['module'] or 'model'}'" for u in doc["unsupported_ops"])
         lines.append(f"unsupported ops (counted as 0): {ops}")
