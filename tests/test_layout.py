@@ -70,7 +70,8 @@ def test_no_import_cycle_in_the_package():
 TORCH_FREE = ["ashbench", "ashbench.errors", "ashbench.registry", "ashbench.files", "ashbench.schema",
               "ashbench.energy", "ashbench.energy.models", "ashbench.report", "ashbench.report.tables",
               "ashbench.report.profile_report", "ashbench.report.figures", "ashbench.sweeps.comparison",
-              "ashbench.sweeps.runs_table", "ashbench.profiler.counts", "ashbench.profiler.result"]
+              "ashbench.sweeps.runs_table", "ashbench.profiler.counts", "ashbench.profiler.result",
+              "ashbench.energy.spread", "ashbench.report.spread_report"]
 
 
 def test_energy_report_and_table_code_import_no_torch():

@@ -17,7 +17,8 @@ def energy_command(
     timesteps: Optional[int] = typer.Option(None, "--timesteps", "-T", help="Time steps T (passed to the factory)."),
     batch_size: Optional[int] = typer.Option(None, "--batch-size", "-b", help="Example batch size."),
     energy_model: List[str] = typer.Option(["45nm-fp32"], "--energy-model", "-e",
-                                           help="Energy model name or TOML file; repeatable."),
+                                           help="Energy model name or TOML file; repeatable; 'all' = every "
+                                                "built-in model (the report then shows the spread)."),
     by: str = typer.Option("module", "--by", help="Table rows: module | op | branch."),
     depth: Optional[int] = typer.Option(None, "--depth", help="Deepest module level shown (1 = children)."),
     fmt: str = typer.Option("table", "--format", "-f", help="table | csv | json | markdown | latex."),

@@ -54,14 +54,17 @@ def plot_pareto(
     results: str = typer.Argument(..., help="A runs.csv written by ashbench sweep."),
     energy_model: str = typer.Option("45nm-fp32", "--energy-model", "-e"),
     metric: str = typer.Option("t2i_r1", "--metric", help="Accuracy column (t2i_r1, mean_recall, ...)."),
+    energy_band: bool = typer.Option(False, "--energy-band",
+                                     help="Draw each point's min-max energy over every energy model in the runs "
+                                          "table as a horizontal bar."),
     out: str = typer.Option("accuracy_vs_energy", "--out", "-o", help="Output path stem."),
 ):
     """Accuracy vs energy per sample, one point per configuration, with the Pareto front."""
     from ashbench.report.figures import accuracy_vs_energy
     from ashbench.sweeps.comparison import comparison_table, load_runs
 
-    table = comparison_table(load_runs(results), energy_model=energy_model)
-    _echo_paths(accuracy_vs_energy(table, out, metric=metric, label="config"))
+    table = comparison_table(load_runs(results), energy_model=energy_model, energy_spread=energy_band)
+    _echo_paths(accuracy_vs_energy(table, out, metric=metric, label="config", band=energy_band))
 
 
 @plot_app.command("breakdown")

@@ -49,6 +49,10 @@ def table_command(
     group_by: Optional[str] = typer.Option(None, "--group-by",
                                            help="Comma-separated axis columns (default: all but seed)."),
     sort: Optional[str] = typer.Option(None, "--sort", help="Column to sort by; prefix '-' for descending."),
+    energy_spread: bool = typer.Option(False, "--energy-spread",
+                                       help="Also show the min-max energy over every energy model in the runs "
+                                            "table and the models giving them (and the range of the energy "
+                                            "ratios to --baseline)."),
     fmt: str = typer.Option("table", "--format", "-f", help="table | markdown | latex | csv."),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write to FILE (atomically)."),
 ):
@@ -62,5 +66,5 @@ def table_command(
     groups = [g.strip() if g.strip().startswith("axis:") else f"axis:{g.strip()}"
               for g in group_by.split(",")] if group_by else None
     table = comparison_table(load_runs(results), energy_model=energy_model, group_by=groups, baseline=baseline,
-                             sort=sort)
+                             sort=sort, energy_spread=energy_spread)
     emit(render_table(table, fmt), output)

@@ -1,11 +1,14 @@
 """``ashbench energy`` as one library call: resolve the workload, profile it, price it.
 
 Returns the JSON report document (``ashbench.report.profile_report.report_dict``); prints nothing.
+An energy model ``"all"`` stands for every built-in model; with two or more models priced the
+document gains ``spread`` (``ashbench.energy.spread.energy_spread``).
 """
 
 from __future__ import annotations
 
 from ashbench.energy import estimate_energy, get_energy_model
+from ashbench.energy.spread import energy_spread, expand_energy_models
 from ashbench.models.factory import DEFAULT_MODEL, resolve_workload
 from ashbench.profiler.engine import profile
 from ashbench.profiler.fvcore_check import check_against_fvcore
@@ -21,6 +24,10 @@ def energy_report(model: str | None = None, *, checkpoint=None, timesteps=None, 
                   neuron_classes=(), check_fvcore: bool = False, inputs=None, input_rate=None) -> dict:
     """Profile a workload and price it under each energy model: the JSON report document.
 
+    ``energy_models``: names or TOML paths; ``"all"`` is every built-in model, ``45nm-fp32`` first
+    (with any others given; a model named twice is priced once). With two or more models the document gains
+    ``spread``: per branch and in total, the min and max energy per sample over the models.
+
     ``inputs`` (a saved [T, B, ...] tensor) and ``input_rate`` (Poisson input spikes) apply to a
     NIR graph ``model='graph.nir'`` only (see ``ashbench.models.nir_graph``).
 
@@ -29,7 +36,8 @@ def energy_report(model: str | None = None, *, checkpoint=None, timesteps=None, 
     parse_semantics(spikes)  # bad options fail before any model is built
     if layout is not None:
         normalise_layout(layout)
-    priced = [get_energy_model(m) for m in (energy_models or DEFAULT_ENERGY_MODELS)]
+    names = expand_energy_models(energy_models or DEFAULT_ENERGY_MODELS, lead=DEFAULT_ENERGY_MODELS)
+    priced = [get_energy_model(m) for m in names]
     workload = resolve_workload(model, batch_size=batch_size, timesteps=timesteps, checkpoint=checkpoint,
                                 layout=layout, neuron_classes=neuron_classes, inputs=inputs,
                                 input_rate=input_rate)
@@ -38,6 +46,8 @@ def energy_report(model: str | None = None, *, checkpoint=None, timesteps=None, 
     doc = prof.to_dict()
     doc["warnings"] = list(workload.warnings) + doc["warnings"]
     doc = report_dict(doc, [estimate_energy(doc, m) for m in priced])
+    if len(priced) > 1:
+        doc["spread"] = energy_spread(doc["energy"])
     if check_fvcore:
         doc["fvcore_check"] = check_against_fvcore(workload, doc)
     return doc

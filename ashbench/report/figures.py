@@ -9,6 +9,8 @@ or pyplot's state. The plot kinds are registered in ``PLOTS`` (name -> function)
 - ``sparsity-heatmap`` (``sparsity_heatmap``): firing rate per neuron layer x time step;
 - ``raster`` (``spike_raster``): spikes of sample neurons of one layer for one input, over time;
 - ``pareto`` (``accuracy_vs_energy``): one point per configuration, Pareto front, log energy axis;
+  with ``band=True`` each point also carries a horizontal error bar from the lowest to the highest
+  energy over the runs table's energy models (``energy_min_pj`` .. ``energy_max_pj``);
 - ``breakdown`` (``energy_breakdown``): stacked bars of ANN compute / SNN synops / neuron updates
   / memory.
 """
@@ -128,21 +130,45 @@ def pareto_front(points: list[tuple[float, float]]) -> list[int]:
     return front
 
 
+def energy_band(table) -> tuple[list[float], list[float]]:
+    """(lowest, highest) energy per configuration in µJ, from the 'energy_min_pj' and
+    'energy_max_pj' columns of a comparison table built with ``energy_spread=True``; ResultsError
+    when they are missing or a lowest energy is not positive (the energy axis is logarithmic)."""
+    for column in ("energy_min_pj", "energy_max_pj"):
+        if column not in table:
+            raise ResultsError(f"the energy band needs column {column!r} (a comparison table with the energy spread)")
+    lows, highs = [pj / 1e6 for pj in table["energy_min_pj"]], [pj / 1e6 for pj in table["energy_max_pj"]]
+    if any(not low > 0 for low in lows):
+        raise ResultsError("the energy band needs positive energies on its log axis; a configuration has a lowest "
+                           "energy of 0 pJ")
+    return lows, highs
+
+
 @PLOTS.register("pareto")
-def accuracy_vs_energy(table, out: str, *, metric: str = "t2i_r1", label: str = "label") -> list[str]:
+def accuracy_vs_energy(table, out: str, *, metric: str = "t2i_r1", label: str = "label",
+                       band: bool = False) -> list[str]:
     """``table``: 'energy_pj' (pJ), ``metric`` (%) and ``label`` columns, e.g. a comparison
     DataFrame or a dict of lists; energy is shown in µJ.
 
     Points are numbered; the key beside the axes maps numbers to configurations (labels of
-    clustered points would overlap). Pareto-optimal points are drawn in the front's colour."""
+    clustered points would overlap). Pareto-optimal points are drawn in the front's colour. With
+    ``band`` (the table also needs 'energy_min_pj' and 'energy_max_pj', see ``energy_band``) each
+    point carries a horizontal bar from its lowest to its highest energy over the energy models,
+    and the key states both ends; the front stays that of 'energy_pj'."""
     for column in ("energy_pj", metric, label):
         if column not in table:
             raise ResultsError(f"the accuracy-vs-energy plot needs column {column!r}")
     energy = [pj / 1e6 for pj in table["energy_pj"]]
     acc, names = list(table[metric]), [str(n) for n in table[label]]
+    lows, highs = energy_band(table) if band else (energy, energy)
     front = pareto_front(list(zip(energy, acc)))
     fig, ax = new_figure(9.5, 4.8)
     colours = [COLOURS["snn"] if i in front else COLOURS["ann"] for i in range(len(energy))]
+    if band:
+        spread = [[e - lo for e, lo in zip(energy, lows)], [hi - e for e, hi in zip(energy, highs)]]
+        models = sum(str(c).startswith("energy_pj:") for c in table)  # a comparison table's per-model means
+        ax.errorbar(energy, acc, xerr=spread, fmt="none", ecolor="grey", elinewidth=1.5, capsize=3, zorder=1,
+                    label=f"min–max energy over {models or 'the'} energy models")
     ax.scatter(energy, acc, color=colours, zorder=3)
     for i, (e, a) in enumerate(zip(energy, acc)):
         ax.annotate(str(i + 1), (e, a), fontsize=8, xytext=(4, 3), textcoords="offset points")
@@ -153,7 +179,9 @@ def accuracy_vs_energy(table, out: str, *, metric: str = "t2i_r1", label: str = 
     ax.set_title("Accuracy vs energy per sample")
     ax.legend(fontsize=8, loc="lower right")
     ax.grid(alpha=0.3, which="both")
-    key = "\n".join(f"{i + 1:>2}  {n}  ({e:.3g} µJ, {a:.1f}%)" for i, (n, e, a) in enumerate(zip(names, energy, acc)))
+    ranges = [f" [{lo:.3g}–{hi:.3g}]" if band else "" for lo, hi in zip(lows, highs)]
+    key = "\n".join(f"{i + 1:>2}  {n}  ({e:.3g}{r} µJ, {a:.1f}%)"
+                    for i, (n, e, r, a) in enumerate(zip(names, energy, ranges, acc)))
     fig.text(0.66, 0.5, key, fontsize=7, family="monospace", va="center")
     fig.subplots_adjust(right=0.64)
     return save(fig, out)

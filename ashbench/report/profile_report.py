@@ -70,12 +70,15 @@ def _inclusive_energy(name: str, per_layer: dict) -> float:
 
 
 def render(doc: dict, fmt: str = "table", by: str = "module", depth: int | None = None) -> str:
-    """The report in ``fmt`` (json: the whole document, ``by`` ignored), then the fvcore
-    cross-check when the document has one. ``depth``: deepest module level kept (None: every
-    level in csv and json, ``DEFAULT_DEPTH`` in the other formats)."""
+    """The report in ``fmt`` (json: the whole document, ``by`` ignored), then the energy spread
+    (``ashbench.report.spread_report``; not in csv) and the fvcore cross-check when the document
+    has them. ``depth``: deepest module level kept (None: every level in csv and json,
+    ``DEFAULT_DEPTH`` in the other formats)."""
     if fmt == "json":
         return json.dumps(_to_depth(doc, depth), indent=2) + "\n"
-    return tables.render(report_table(doc, fmt, by, depth), fmt) + _fvcore_text(doc)
+    from ashbench.report.spread_report import spread_text
+
+    return tables.render(report_table(doc, fmt, by, depth), fmt) + spread_text(doc, fmt) + _fvcore_text(doc)
 
 
 def report_table(doc: dict, fmt: str = "table", by: str = "module", depth: int | None = None) -> tables.Table:
