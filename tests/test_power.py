@@ -57,3 +57,29 @@ def test_no_gpu_is_one_line():
     with pytest.raises(DeviceError) as info:
         nvml_counter()
     assert str(info.value) == "--measure needs an NVIDIA GPU (torch sees no CUDA device here)"
+
+
+def test_energy_report_with_a_counter_gains_a_measured_entry_and_a_report_line():
+    from ashbench.profiler.measure import energy_report
+    from ashbench.report.profile_report import summary_lines
+
+    class CPUCounter(Board):
+        device = "cpu"
+
+    board = CPUCounter()
+    doc = energy_report("test-hybrid-tiny", measure=True, counter=board)
+    measured = doc["measured"]
+    # real clock here: only the structure and the per-sample arithmetic are checked
+    assert measured["batch_size"] == doc["batch_size"] and measured["calls"] >= 1
+    expected = (measured["energy_j"] - measured["idle_w"] * measured["seconds"]) / (measured["calls"] * 2)
+    assert measured["joules_per_sample"] == pytest.approx(expected)
+    assert any(line.startswith("measured [cpu]: ") for line in summary_lines(doc))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+def test_measure_without_a_gpu_is_one_line_exit_2():
+    from helpers import run_cli
+
+    result = run_cli("energy", "--model", "test-hybrid-tiny", "--measure")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr == "error: --measure needs an NVIDIA GPU (torch sees no CUDA device here)\n"

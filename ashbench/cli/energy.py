@@ -32,6 +32,9 @@ def energy_command(
                                            help="Also count this module type as a spiking neuron "
                                                 "(module:Class or file.py:Class); repeatable."),
     check_fvcore: bool = typer.Option(False, "--check-fvcore", help="Print fvcore's dense counts beside ashbench's."),
+    measure: bool = typer.Option(False, "--measure",
+                                 help="Also measure the board energy of the forward on an NVIDIA GPU (NVML counter, "
+                                      ">= 1 s of repeated forwards, idle power subtracted)."),
     inputs: Optional[str] = typer.Option(None, "--inputs",
                                          help="NIR graphs only: a tensor saved with torch.save, shape [T, B, "
                                               "*input shape], run one time step per graph call (default: "
@@ -56,7 +59,7 @@ def energy_command(
         doc = energy_report(model, checkpoint=checkpoint, timesteps=timesteps, batch_size=batch_size,
                             energy_models=energy_model, strict=strict, spikes=spikes, layout=layout,
                             neuron_classes=neuron_class, check_fvcore=check_fvcore, inputs=inputs,
-                            input_rate=input_rate)
+                            input_rate=input_rate, measure=measure)
     emit(render(doc, fmt, by, depth), output)
 
 

@@ -13,6 +13,7 @@ from ashbench.models.factory import DEFAULT_MODEL, resolve_workload
 from ashbench.profiler.engine import profile
 from ashbench.profiler.fvcore_check import check_against_fvcore
 from ashbench.profiler.inputs import normalise_layout
+from ashbench.profiler.power import measure_energy, nvml_counter
 from ashbench.profiler.spikes import parse_semantics
 from ashbench.report.profile_report import report_dict
 
@@ -21,7 +22,8 @@ DEFAULT_ENERGY_MODELS = ("45nm-fp32",)
 
 def energy_report(model: str | None = None, *, checkpoint=None, timesteps=None, batch_size=None,
                   energy_models=DEFAULT_ENERGY_MODELS, strict=False, spikes="auto", layout=None,
-                  neuron_classes=(), check_fvcore: bool = False, inputs=None, input_rate=None) -> dict:
+                  neuron_classes=(), check_fvcore: bool = False, inputs=None, input_rate=None,
+                  measure: bool = False, counter=None) -> dict:
     """Profile a workload and price it under each energy model: the JSON report document.
 
     ``energy_models``: names or TOML paths; ``"all"`` is every built-in model, ``45nm-fp32`` first
@@ -32,11 +34,17 @@ def energy_report(model: str | None = None, *, checkpoint=None, timesteps=None, 
     NIR graph ``model='graph.nir'`` only (see ``ashbench.models.nir_graph``).
 
     With ``check_fvcore`` the document gains ``fvcore_check``: rows {family, ashbench, fvcore,
-    equal} of dense counts over the whole batch (see ``ashbench.profiler.fvcore_check``)."""
+    equal} of dense counts over the whole batch (see ``ashbench.profiler.fvcore_check``).
+
+    With ``measure`` the document gains ``measured``: the board energy per sample of repeated
+    forwards on an NVIDIA GPU, idle power subtracted (``ashbench.profiler.power``; ``counter``
+    replaces NVML's, e.g. in tests). Without such a device: DeviceError, before any model is built."""
     parse_semantics(spikes)  # bad options fail before any model is built
     if layout is not None:
         normalise_layout(layout)
     names = expand_energy_models(energy_models or DEFAULT_ENERGY_MODELS, lead=DEFAULT_ENERGY_MODELS)
+    if measure and counter is None:
+        counter = nvml_counter()
     priced = [get_energy_model(m) for m in names]
     workload = resolve_workload(model, batch_size=batch_size, timesteps=timesteps, checkpoint=checkpoint,
                                 layout=layout, neuron_classes=neuron_classes, inputs=inputs,
@@ -50,4 +58,7 @@ def energy_report(model: str | None = None, *, checkpoint=None, timesteps=None, 
         doc["spread"] = energy_spread(doc["energy"])
     if check_fvcore:
         doc["fvcore_check"] = check_against_fvcore(workload, doc)
+    if measure:
+        device = "cuda" if counter.device != "cpu" else "cpu"
+        doc["measured"] = measure_energy(workload.model, workload.inputs, prof.batch_size, counter, device=device)
     return doc

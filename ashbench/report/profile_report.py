@@ -197,6 +197,11 @@ def summary_lines(doc: dict) -> list[str]:
     if doc.get("unsupported_ops"):
         ops = ", ".join(f"{u['op']} x{u['calls']} in '{u['module'] or 'model'}'" for u in doc["unsupported_ops"])
         lines.append(f"unsupported ops (counted as 0): {ops}")
+    if "measured" in doc:
+        m = doc["measured"]
+        lines.append(f"measured [{m['device']}]: {m['joules_per_sample']:.4g} J per sample above idle "
+                     f"({m['joules_per_sample_gross']:.4g} J gross; idle {m['idle_w']:.4g} W subtracted; "
+                     f"{m['calls']} calls in {m['seconds']:.3g} s; {m['counter']})")
     lines += [f"warning: {w}" for w in doc.get("warnings", [])]
     return lines
 
