@@ -222,6 +222,8 @@ def test_malformed_chip_toml_is_one_line_naming_file_and_key(tmp_path, text, mes
         load_energy_model_file(path)
     assert str(info.value).startswith(f"{path}: ")
     assert message in str(info.value) and "\n" not in str(info.value)
+    result = run_cli("energy", "-m", "test-hybrid-tiny", "-e", path)  # the command: one line, exit 2
+    assert (result.exit_code, result.stdout, result.stderr) == (2, "", f"error: {info.value}\n")
 
 
 def test_cli_energy_on_loihi_prints_the_provenance():
