@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import torch
 
-aten = torch.ops.aten
+from ashbench.profiler.rules import op_table
 
 
 def _all_tensor_args(args, kwargs):
@@ -47,25 +47,9 @@ def _plain_add(args, kwargs):
     return args[:2] if both and alpha == 1 else None
 
 
-def _overloads(names) -> list:
-    found = []
-    for name in names:
-        packet = getattr(aten, name, None)
-        if packet is not None:
-            found.extend(getattr(packet, o) for o in packet.overloads())
-    return found
-
-
-def _table(entries) -> dict:
-    table = {}
-    for names, operands in entries:
-        table.update(dict.fromkeys(_overloads(names), operands))
-    return table
-
-
 # Ops whose output rearranges or copies the values of their tensor operands (views too: any op
 # with ``func.is_view`` is treated like these).
-MOVING_OPS = _table([
+MOVING_OPS = op_table([
     (["clone", "_to_copy", "contiguous", "detach", "alias", "_unsafe_view", "lift_fresh", "lift_fresh_copy",
       "cat", "stack", "expand", "repeat", "unbind", "split", "split_with_sizes", "chunk", "unsafe_split",
       "index_select", "index", "gather", "flip", "roll", "tril", "triu", "masked_select", "select_scatter",
@@ -78,7 +62,7 @@ MOVING_OPS = _table([
 ])
 
 # Ops whose output is a sum of event counts (events only for semantics that carry counts).
-SUMMING_OPS = _table([
+SUMMING_OPS = op_table([
     (["add", "add_"], _plain_add),
     (["sum"], _first),
 ])

@@ -315,7 +315,7 @@ ADAPTIVE_POOL_OPS = ["adaptive_avg_pool1d", "_adaptive_avg_pool2d", "_adaptive_a
 SOFTMAX_OPS = ["_softmax", "_log_softmax", "softmax", "log_softmax"]
 
 
-def _overloads(names):
+def overloads(names) -> list:
     """All overloads of the named aten ops that exist in this torch build."""
     found = []
     for name in names:
@@ -325,9 +325,16 @@ def _overloads(names):
     return found
 
 
-def _build_rules() -> dict:
+def op_table(entries) -> dict:
+    """{aten op overload: value} for every overload of the named ops; ``entries``: (names, value) pairs."""
     table = {}
-    for names, handler in [
+    for names, value in entries:
+        table.update(dict.fromkeys(overloads(names), value))
+    return table
+
+
+def _build_rules() -> dict:
+    return op_table([
         (["mm"], _mm), (["addmm"], _addmm), (["bmm"], _mm), (["baddbmm"], _addmm), (["mv"], _mv),
         (["dot", "vdot"], _dot), (["convolution", "convolution_overrideable"], _convolution),
         (SDPA_OPS, attention_rule), (POOL_OPS, _pool), (ADAPTIVE_POOL_OPS, _reduction), (SOFTMAX_OPS, _reduction),
@@ -339,14 +346,12 @@ def _build_rules() -> dict:
         (["_thnn_fused_lstm_cell"], _fused_lstm_cell), (["_thnn_fused_gru_cell"], _fused_gru_cell),
         (["_native_multi_head_attention"], _native_multi_head_attention),
         (["_transformer_encoder_layer_fwd"], _transformer_encoder_layer_fwd),
-    ]:
-        table.update(dict.fromkeys(_overloads(names), handler))
-    return table
+    ])
 
 
 RULES = _build_rules()
 
-FREE_OPS = frozenset(_overloads([
+FREE_OPS = frozenset(overloads([
     "empty", "empty_like", "empty_strided", "zeros", "zeros_like", "ones", "ones_like", "full", "full_like",
     "rand", "rand_like", "randn", "randn_like", "randint", "arange", "scalar_tensor", "lift_fresh", "lift_fresh_copy",
     "clone", "_to_copy", "copy_", "copy", "contiguous", "cat", "stack", "expand", "repeat", "unbind", "split",
