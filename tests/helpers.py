@@ -8,6 +8,11 @@ from dataclasses import dataclass
 
 from ashbench.cli import main
 
+# every additive own count of a profile row, zero: hand-made rows start from it
+ZERO_COUNTS = dict.fromkeys(["dense_macs", "macs", "synops", "elementwise_ops", "weight_read_bytes",
+                             "activation_read_bytes", "activation_write_bytes", "neuron_updates", "spikes",
+                             "membrane_read_bytes", "membrane_write_bytes"], 0)
+
 
 @dataclass
 class CliResult:

@@ -5,7 +5,7 @@ the last test)."""
 import re
 
 import pytest
-from helpers import run_cli
+from helpers import ZERO_COUNTS, run_cli
 
 from ashbench.energy.models import (
     ENERGY_KINDS,
@@ -19,9 +19,7 @@ from ashbench.energy.models import (
 from ashbench.errors import EnergyModelError
 from ashbench.report import profile_report
 
-ZERO = dict.fromkeys(["dense_macs", "macs", "synops", "elementwise_ops", "weight_read_bytes",
-                      "activation_read_bytes", "activation_write_bytes", "neuron_updates", "spikes",
-                      "membrane_read_bytes", "membrane_write_bytes"], 0)
+ZERO = dict(ZERO_COUNTS)
 
 
 def _row(module, neurons=0, timesteps=1, **own):

@@ -5,6 +5,7 @@ import sys
 from dataclasses import dataclass
 
 import pytest
+from helpers import ZERO_COUNTS
 
 from ashbench.energy.models import (
     ENERGY_KINDS,
@@ -19,9 +20,7 @@ from ashbench.energy.models import (
 from ashbench.errors import EnergyModelError
 from ashbench.schema import spec
 
-ZERO = dict.fromkeys(["dense_macs", "macs", "synops", "elementwise_ops", "weight_read_bytes",
-                      "activation_read_bytes", "activation_write_bytes", "neuron_updates", "spikes",
-                      "membrane_read_bytes", "membrane_write_bytes"], 0)
+ZERO = dict(ZERO_COUNTS)
 
 
 def _row(module, params=0, neurons=0, timesteps=1, elementwise=None, **own):
