@@ -13,7 +13,7 @@ import sys
 
 import typer
 
-from ashbench.cli import ashnet, energy, plots, sweeps
+from ashbench.cli import ashnet, energy, plots, report, sweeps
 from ashbench.errors import AshbenchError
 
 # torch logs a "Triton not available" warning when spikingjelly registers its ops on a CPU-only
@@ -28,6 +28,7 @@ app.command("train")(ashnet.train_command)
 app.command("eval")(ashnet.eval_command)
 app.command("sweep")(sweeps.sweep_command)
 app.command("table")(sweeps.table_command)
+app.command("report")(report.report_command)
 app.add_typer(plots.plot_app, name="plot")
 
 

@@ -13,13 +13,19 @@ or pyplot's state. The plot kinds are registered in ``PLOTS`` (name -> function)
   energy over the runs table's energy models (``energy_min_pj`` .. ``energy_max_pj``);
 - ``breakdown`` (``energy_breakdown``): stacked bars of ANN compute / SNN synops / neuron updates
   / memory.
+
+Each of ``sparsity_bars``, ``sparsity_heatmap``, ``accuracy_vs_energy`` and ``energy_breakdown``
+draws with a ``<name>_figure`` function that returns the Figure (same arguments less ``out``);
+``svg_text(figure)`` gives it as SVG text (``ashbench report`` inlines figures that way).
 """
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Callable
 
+import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
@@ -56,6 +62,18 @@ def save(fig: Figure, out: str) -> list[str]:
     return paths
 
 
+SVG_METADATA = {"Creator": None, "Date": None, "Format": None, "Type": None}  # no metadata block (no URLs)
+
+
+def svg_text(fig: Figure) -> str:
+    """``fig`` as SVG text (the same drawing ``save`` writes to ``<out>.svg``, without the metadata
+    block and with ids that do not change from run to run), e.g. to inline it in an HTML page."""
+    buffer = io.StringIO()
+    with matplotlib.rc_context({"svg.hashsalt": "ashbench"}):  # the same ids for the same drawing, run to run
+        fig.savefig(buffer, format="svg", dpi=150, bbox_inches="tight", metadata=SVG_METADATA)
+    return buffer.getvalue()
+
+
 def read_profile(path: str) -> dict:
     """An ``ashbench energy --format json`` report; ResultsError when it is missing or not one."""
     doc = read_json(path, ResultsError, "ashbench energy JSON report")
@@ -71,6 +89,10 @@ def _leaf_layers(doc: dict) -> list[dict]:
 
 @PLOTS.register("sparsity-bars")
 def sparsity_bars(doc: dict, out: str) -> list[str]:
+    return save(sparsity_bars_figure(doc), out)
+
+
+def sparsity_bars_figure(doc: dict) -> Figure:
     rows = [r for r in _leaf_layers(doc) if r["branch"] == "neuron" or r["dense_macs"]]
     if not rows:
         raise ResultsError("the profile has no spiking-neuron or MAC layers to plot")
@@ -85,11 +107,15 @@ def sparsity_bars(doc: dict, out: str) -> list[str]:
     handles = [Rectangle((0, 0), 1, 1, color=COLOURS[b]) for b in ("ann", "snn", "neuron")]
     ax.legend(handles, ["ANN layer (dense)", "SNN layer (synops / dense MACs)", "spiking neurons (firing rate)"],
               fontsize=7, loc="lower right")
-    return save(fig, out)
+    return fig
 
 
 @PLOTS.register("sparsity-heatmap")
 def sparsity_heatmap(doc: dict, out: str) -> list[str]:
+    return save(sparsity_heatmap_figure(doc), out)
+
+
+def sparsity_heatmap_figure(doc: dict) -> Figure:
     rows = [r for r in _leaf_layers(doc) if r["branch"] == "neuron" and r["firing_rate_per_step"]]
     if not rows:
         raise ResultsError("the profile has no spiking-neuron layers with per-step firing rates")
@@ -102,7 +128,7 @@ def sparsity_heatmap(doc: dict, out: str) -> list[str]:
     ax.set_xlabel("time step t")
     ax.set_title("Firing rate per layer and time step")
     fig.colorbar(image, ax=ax, label="firing rate (spikes / neuron / step)")
-    return save(fig, out)
+    return fig
 
 
 @PLOTS.register("raster")
@@ -147,6 +173,11 @@ def energy_band(table) -> tuple[list[float], list[float]]:
 @PLOTS.register("pareto")
 def accuracy_vs_energy(table, out: str, *, metric: str = "t2i_r1", label: str = "label",
                        band: bool = False) -> list[str]:
+    """The accuracy-vs-energy figure (``accuracy_vs_energy_figure``) written to ``<out>.png/.svg``."""
+    return save(accuracy_vs_energy_figure(table, metric=metric, label=label, band=band), out)
+
+
+def accuracy_vs_energy_figure(table, *, metric: str = "t2i_r1", label: str = "label", band: bool = False) -> Figure:
     """``table``: 'energy_pj' (pJ), ``metric`` (%) and ``label`` columns, e.g. a comparison
     DataFrame or a dict of lists; energy is shown in µJ.
 
@@ -184,11 +215,16 @@ def accuracy_vs_energy(table, out: str, *, metric: str = "t2i_r1", label: str = 
                     for i, (n, e, r, a) in enumerate(zip(names, energy, ranges, acc)))
     fig.text(0.66, 0.5, key, fontsize=7, family="monospace", va="center")
     fig.subplots_adjust(right=0.64)
-    return save(fig, out)
+    return fig
 
 
 @PLOTS.register("breakdown")
 def energy_breakdown(parts: dict, labels: list[str], out: str, *, model: str) -> list[str]:
+    """The stacked energy bars (``energy_breakdown_figure``) written to ``<out>.png/.svg``."""
+    return save(energy_breakdown_figure(parts, labels, model=model), out)
+
+
+def energy_breakdown_figure(parts: dict, labels: list[str], *, model: str) -> Figure:
     """``parts``: {'ann': [...], 'snn': [...], 'neuron': [...], 'memory': [...]} in pJ per label."""
     fig, ax = new_figure(max(6, 0.6 * len(labels) + 2), 4.5)
     bottom = [0.0] * len(labels)
@@ -201,4 +237,4 @@ def energy_breakdown(parts: dict, labels: list[str], out: str, *, model: str) ->
     ax.set_ylabel("energy per sample (µJ)")
     ax.set_title(f"Energy breakdown per configuration ({model})")
     ax.legend(fontsize=8)
-    return save(fig, out)
+    return fig
