@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 
 $(VENV)/.installed: pyproject.toml constraints.txt
 	$(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e '.[test,frameworks]'
+	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e '.[test,frameworks,ray]'
 	touch $@
 
 .PHONY: install demo test lint bench

@@ -15,3 +15,4 @@ ashbench energy -m ashnet -e 45nm-fp32 -e memory-aware -f json -o $out/ashnet_de
 ashbench energy -m ashnet -e 45nm-fp32 -e memory-aware -f markdown -o $out/ashnet_default_profile.md
 ashbench plot sparsity $out/ashnet_default_profile.json -o $out/sparsity
 ashbench plot raster -m ashnet -o $out/raster
+ashbench report $out -o $out/report.html

@@ -13,11 +13,27 @@ def sweep_command(
     spec: str = typer.Argument(..., help="Sweep spec TOML (see benchmarks/ashnets.toml)."),
     jobs: int = typer.Option(1, "--jobs", "-j", help="Configurations run in parallel processes."),
     dry_run: bool = typer.Option(False, "--dry-run", help="List the runs and whether each is done; run nothing."),
+    executor: str = typer.Option("local", "--executor", help="local (this machine) | ray (each run a Ray task; "
+                                                             "needs ashbench[ray])."),
+    address: Optional[str] = typer.Option(None, "--address", help="With --executor ray: the cluster to use "
+                                          "(HOST:PORT of its head, ray://HOST:PORT or auto); default: start a "
+                                          "local Ray instance of --jobs x --cpus-per-run CPUs."),
+    cpus_per_run: int = typer.Option(1, "--cpus-per-run", help="With --executor ray: CPUs (and torch threads) "
+                                                               "reserved per run."),
+    gpus_per_run: float = typer.Option(0.0, "--gpus-per-run", help="With --executor ray: GPUs reserved per run "
+                                                                   "(fractions share a GPU); 0 trains on CPU."),
 ):
     """Train, evaluate and profile every configuration of a sweep; rows go to results/<sweep>/runs.csv."""
-    from ashbench.sweeps.runner import plan, run_sweep
+    from ashbench.errors import InputError
+    from ashbench.sweeps.runner import EXECUTORS, plan, run_sweep
 
     check_at_least("--jobs", jobs, 1)
+    check_choice("--executor", executor, EXECUTORS)
+    check_at_least("--cpus-per-run", cpus_per_run, 1)
+    if gpus_per_run < 0:
+        raise InputError(f"--gpus-per-run must be >= 0, got {gpus_per_run:g}")
+    if executor == "local" and (address is not None or cpus_per_run != 1 or gpus_per_run):
+        raise InputError("--address, --cpus-per-run and --gpus-per-run need --executor ray")
     sweep_spec, runs, done = plan(spec)
     if dry_run:
         for run in runs:
@@ -25,7 +41,13 @@ def sweep_command(
         pending = len([r for r in runs if r.run_id not in done])
         typer.echo(f"{len(runs)} runs, {pending} pending -> {sweep_spec.folder / 'runs.csv'}")
         return
-    result = _with_progress(len(runs), lambda cb: run_sweep(spec, jobs=jobs, callback=cb))
+    if executor == "ray":  # ray installed, address reachable: checked before the progress bar starts
+        from ashbench.sweeps import ray_executor
+
+        ray_executor.check(address, cpus_per_run, gpus_per_run)
+    result = _with_progress(len(runs), lambda cb: run_sweep(spec, jobs=jobs, callback=cb, executor=executor,
+                                                            address=address, cpus_per_run=cpus_per_run,
+                                                            gpus_per_run=gpus_per_run))
     typer.echo(f"{len(result.finished)} finished, {len(result.skipped)} already done -> {result.folder}/runs.csv")
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import ctypes
 import fcntl
-import json
 import os
 import signal
 import socket
@@ -14,13 +13,14 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from multiprocessing import get_context
 from pathlib import Path
 
-from ashbench.errors import ResultsError
-from ashbench.files import write_atomic
+from ashbench.errors import InputError, ResultsError
 from ashbench.sweeps.runs_table import append_row, done_ids
-from ashbench.sweeps.spec import RunSpec, SweepSpec, effective_axis_value, expand, load_spec, validate_runs
+from ashbench.sweeps.single_run import run_one
+from ashbench.sweeps.spec import RunSpec, SweepSpec, expand, load_spec, validate_runs
 
 
 @dataclass
@@ -39,12 +39,31 @@ def plan(spec_path: str) -> tuple[SweepSpec, list[RunSpec], set]:
     return spec, runs, done_ids(spec.folder / "runs.csv")
 
 
-def run_sweep(spec_path: str, *, jobs: int = 1, callback=None) -> SweepResult:
+EXECUTORS = ("local", "ray")
+
+
+def run_sweep(spec_path: str, *, jobs: int = 1, callback=None, executor: str = "local", address: str | None = None,
+              cpus_per_run: float = 1, gpus_per_run: float = 0) -> SweepResult:
     """Run every pending configuration; ``callback(event, run, row)`` after each (event:
-    'skipped' or 'finished'). One sweep per results folder at a time (ResultsError otherwise)."""
+    'skipped' or 'finished'). One sweep per results folder at a time (ResultsError otherwise).
+
+    ``executor``: "local" (in this process, or ``jobs`` spawned processes) or "ray" (each run a Ray
+    task on the cluster at ``address``, or on a local instance of ``jobs * cpus_per_run`` CPUs;
+    ``cpus_per_run`` / ``gpus_per_run`` are each task's resources; see ``ashbench.sweeps.ray_executor``).
+    Either way this process alone holds the lock and appends the rows."""
+    if executor not in EXECUTORS:
+        raise InputError(f"--executor must be one of {', '.join(EXECUTORS)}; got {executor!r}")
+    if executor == "ray":
+        from ashbench.sweeps import ray_executor
+
+        ray_executor.check(address, cpus_per_run, gpus_per_run)
+        execute = partial(ray_executor.execute, jobs=jobs, address=address, cpus_per_run=cpus_per_run,
+                          gpus_per_run=gpus_per_run)
+    else:
+        execute = partial(_execute, jobs=jobs)
     spec = load_spec(spec_path)
     with sweep_lock(spec.folder):
-        return _run_locked(spec_path, jobs, callback)
+        return _run_locked(spec_path, execute, callback)
 
 
 @contextmanager
@@ -67,7 +86,7 @@ def sweep_lock(folder: Path):
         yield
 
 
-def _run_locked(spec_path: str, jobs: int, callback) -> SweepResult:
+def _run_locked(spec_path: str, execute, callback) -> SweepResult:
     spec, runs, done = plan(spec_path)
     result = SweepResult(str(spec.folder), [r.run_id for r in runs])
     pending = [r for r in runs if r.run_id not in done]
@@ -75,7 +94,7 @@ def _run_locked(spec_path: str, jobs: int, callback) -> SweepResult:
         if run.run_id in done:
             result.skipped.append(run.run_id)
             callback and callback("skipped", run, None)
-    for run, row in _execute(spec, pending, jobs):
+    for run, row in execute(spec, pending):
         append_row(spec.folder / "runs.csv", row)
         result.finished.append(run.run_id)
         callback and callback("finished", run, row)
@@ -114,49 +133,3 @@ def _watch_parent(parent: int) -> None:
     while os.getppid() == parent:
         time.sleep(1.0)
     os._exit(1)
-
-
-def run_one(spec: SweepSpec, run: RunSpec, threads: int = 0) -> dict:
-    """Train, evaluate (retrieval + profile) and price one run; returns its tidy row."""
-    from ashbench.ashnet.evaluate import evaluate
-    from ashbench.ashnet.train import train
-
-    overrides = list(run.overrides) + ([f"train.threads={threads}"] if threads else [])
-    trained = train(spec.base, spec.work_dir / spec.name / run.run_id, overrides=overrides, resume=True)
-    report = evaluate(trained.checkpoint, profile=True, energy_model=spec.energy_models[0])
-    profile_doc = report["efficiency"]["profile"]
-    _write_profile(spec.folder / "profiles" / f"{run.run_id}.json", profile_doc)
-    return tidy_row(spec, run, report, profile_doc, trained.wall_s)
-
-
-def _write_profile(path: Path, doc: dict) -> None:
-    write_atomic(path, json.dumps(doc, indent=1), make_parents=True)
-
-
-EFFICIENCY_COLUMNS = ("dense_macs", "macs", "synops", "elementwise_ops", "neuron_updates", "spikes", "neurons",
-                      "firing_rate", "params")
-CONFIG_COLUMNS = {"mode": "model.mode", "timesteps": "model.timesteps", "neuron": "model.neuron",
-                  "v_threshold": "model.v_threshold", "snn_width": "model.snn_width",
-                  "itc_weight": "loss.itc_weight", "itm_weight": "loss.itm_weight",
-                  "stua_weight": "loss.stua_weight", "hard_negatives": "loss.hard_negatives",
-                  "firing_rate_weight": "loss.firing_rate_weight", "seed": "train.seed", "steps": "train.steps"}
-
-
-def tidy_row(spec: SweepSpec, run: RunSpec, report: dict, prof: dict, train_s: float) -> dict:
-    """One flat row: axis values, key config values, accuracy, efficiency totals and energies."""
-    from ashbench.energy import estimate_energy
-
-    cfg = report["config"]
-    row = {"run_id": run.run_id, "label": run.label, "sweep": spec.name, "base": spec.base}
-    row.update({f"axis:{a}": run.values.get(a, effective_axis_value(a, cfg)) for a in spec.axes})
-    row.update({name: cfg[key.split(".")[0]][key.split(".")[1]] for name, key in CONFIG_COLUMNS.items()})
-    row.update({k: round(v, 4) for k, v in report["retrieval"].items()})
-    row["hard_negative_accuracy"] = round(report["hard_negative_accuracy"], 4)
-    row.update({k: prof["totals"][k] for k in EFFICIENCY_COLUMNS})
-    for model in spec.energy_models:
-        energy = estimate_energy(prof, model)
-        row[f"energy_pj:{model}"] = round(energy["total_pj"], 3)
-        row.update({f"energy_{part}_pj:{model}": round(v, 3) for part, v in energy["breakdown_pj"].items()})
-    row.update({"train_s": round(train_s, 3), "eval_s": round(report["wall_s"], 3),
-                "torch": report["versions"].get("torch"), "spikingjelly": report["versions"].get("spikingjelly")})
-    return row

@@ -1,0 +1,63 @@
+"""One run of a sweep: train, evaluate (retrieval + profile) and price one configuration, and its
+tidy row of ``runs.csv``. Used by every executor (local processes, Ray tasks); the sweep's own
+process alone appends rows (``ashbench.sweeps.runner``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ashbench.files import write_atomic
+from ashbench.sweeps.spec import RunSpec, SweepSpec, effective_axis_value
+
+
+def run_one(spec: SweepSpec, run: RunSpec, threads: int = 0) -> dict:
+    """Train, evaluate (retrieval + profile) and price one run; writes its profile, returns its tidy row."""
+    row, profile_doc = compute_one(spec, run, threads)
+    write_profile(spec.folder / "profiles" / f"{run.run_id}.json", profile_doc)
+    return row
+
+
+def compute_one(spec: SweepSpec, run: RunSpec, threads: int = 0) -> tuple[dict, dict]:
+    """Train, evaluate and price one run, writing nothing but its checkpoints: (tidy row, profile)."""
+    from ashbench.ashnet.evaluate import evaluate
+    from ashbench.ashnet.train import train
+
+    overrides = list(run.overrides) + ([f"train.threads={threads}"] if threads else [])
+    trained = train(spec.base, spec.work_dir / spec.name / run.run_id, overrides=overrides, resume=True)
+    report = evaluate(trained.checkpoint, profile=True, energy_model=spec.energy_models[0])
+    profile_doc = report["efficiency"]["profile"]
+    return tidy_row(spec, run, report, profile_doc, trained.wall_s), profile_doc
+
+
+def write_profile(path: Path, doc: dict) -> None:
+    write_atomic(path, json.dumps(doc, indent=1), make_parents=True)
+
+
+EFFICIENCY_COLUMNS = ("dense_macs", "macs", "synops", "elementwise_ops", "neuron_updates", "spikes", "neurons",
+                      "firing_rate", "params")
+CONFIG_COLUMNS = {"mode": "model.mode", "timesteps": "model.timesteps", "neuron": "model.neuron",
+                  "v_threshold": "model.v_threshold", "snn_width": "model.snn_width",
+                  "itc_weight": "loss.itc_weight", "itm_weight": "loss.itm_weight",
+                  "stua_weight": "loss.stua_weight", "hard_negatives": "loss.hard_negatives",
+                  "firing_rate_weight": "loss.firing_rate_weight", "seed": "train.seed", "steps": "train.steps"}
+
+
+def tidy_row(spec: SweepSpec, run: RunSpec, report: dict, prof: dict, train_s: float) -> dict:
+    """One flat row: axis values, key config values, accuracy, efficiency totals and energies."""
+    from ashbench.energy import estimate_energy
+
+    cfg = report["config"]
+    row = {"run_id": run.run_id, "label": run.label, "sweep": spec.name, "base": spec.base}
+    row.update({f"axis:{a}": run.values.get(a, effective_axis_value(a, cfg)) for a in spec.axes})
+    row.update({name: cfg[key.split(".")[0]][key.split(".")[1]] for name, key in CONFIG_COLUMNS.items()})
+    row.update({k: round(v, 4) for k, v in report["retrieval"].items()})
+    row["hard_negative_accuracy"] = round(report["hard_negative_accuracy"], 4)
+    row.update({k: prof["totals"][k] for k in EFFICIENCY_COLUMNS})
+    for model in spec.energy_models:
+        energy = estimate_energy(prof, model)
+        row[f"energy_pj:{model}"] = round(energy["total_pj"], 3)
+        row.update({f"energy_{part}_pj:{model}": round(v, 3) for part, v in energy["breakdown_pj"].items()})
+    row.update({"train_s": round(train_s, 3), "eval_s": round(report["wall_s"], 3),
+                "torch": report["versions"].get("torch"), "spikingjelly": report["versions"].get("spikingjelly")})
+    return row
