@@ -10,6 +10,33 @@ Metrics (all percentages in [0, 100]; ties always count against the model):
 * ``hard_negative_accuracy``: the share of captions (having at least one hard negative) that score
   strictly higher with their image than every one of their hard negatives does.
 * ``firing_rate``: spikes / (neurons x time steps) of each spiking layer, and over all of them.
+
+The recalls above are the standard (Karpathy-style) ones: only a caption's own image, and only an
+image's own captions, count as correct, so a caption whose text also belongs to another image is a
+miss there. Added next to them (same keys, percentages):
+
+* ``retrieval_truth`` (truth-aware recall@k): caption j is *true of* image i when its text equals the
+  text of any of image i's own captions (for generated data this string identity is the ground truth
+  available without scene graphs: a caption is generated from its scene, so an identical string
+  describes another scene equally well; a different string is taken as false). Identical strings are
+  one caption. image->text: an image is a hit at k when fewer than k *distinct* caption strings that
+  are false of it score at least as high as its best-scoring true caption (a false string counts when
+  any copy of it does). text->image: a caption is a hit at k when fewer than k images of which it is
+  false score at least as high as the best-scoring image of which it is true. Ties: an equal score of
+  a false item counts against the model; of a true item, not (every true item is a correct answer).
+* ``retrieval_ceiling``: the standard metrics of a perfect scorer, which gives 1 to every caption true
+  of an image and 0 to every other (``recall_at_k(truth.float(), owners)``): identical strings tie
+  (as they do for any text encoder that is a function of the text) and, under the standard rules,
+  another image's copy of a caption is a wrong answer and a tie counts against; so this is the cap the
+  duplicates put on the standard metrics, which the truth-aware ones do not have (their ceiling: 100).
+* ``ci95``: 95% percentile-bootstrap confidence intervals ``[low, high]`` of the standard and
+  truth-aware recalls (and their means) and of both hard-negative accuracies. Unit: the test image;
+  each of ``n_resamples`` resamples draws N images with replacement (``torch.randint`` from a
+  ``torch.Generator`` seeded with ``seed``), each drawn image bringing all its captions. Ranks are
+  computed once, on the full split, and only the per-image hit counts are resampled; a replicate is
+  (hits over the drawn images) / (items over the drawn images). Bounds: ``torch.nanquantile`` (linear
+  interpolation) at 2.5% and 97.5% of the replicates (a replicate with no item is NaN and skipped).
+  ``bootstrap`` records the seed, the resample count, the level and the unit.
 """
 
 from __future__ import annotations
@@ -27,32 +54,147 @@ from ashbench.energy import estimate_energy
 from ashbench.profiler.engine import profile
 
 
-def recall_at_k(sim: torch.Tensor, txt_to_img: torch.Tensor, ks=(1, 5, 10)) -> dict[str, float]:
-    """Image->text and text->image recall@k (percent) and their mean, from sim [N_images, N_texts]."""
-    n_img = sim.shape[0]
-    own = sim[txt_to_img, torch.arange(sim.shape[1])]  # [N_texts]: score of each text with its image
+def standard_ranks(sim: torch.Tensor, txt_to_img: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Standard ranks (0 = first; ties against the model) from sim [N_images, N_texts]: per image, the other
+    images' captions scoring at least as high as its best own caption; per caption, the other images
+    scoring at least as high as its own image."""
+    cols = torch.arange(sim.shape[1])
+    own = sim[txt_to_img, cols]  # [N_texts]: score of each text with its image
     t2i_rank = (sim >= own[None, :]).sum(0) - 1  # other images scoring at least as high
     gt = torch.zeros_like(sim, dtype=torch.bool)
-    gt[txt_to_img, torch.arange(sim.shape[1])] = True
+    gt[txt_to_img, cols] = True
     best = sim.masked_fill(~gt, float("-inf")).max(1).values  # best own caption per image
     i2t_rank = ((sim >= best[:, None]) & ~gt).sum(1)  # other images' captions scoring at least as high
+    return i2t_rank, t2i_rank
+
+
+def _recalls_from_ranks(i2t_rank: torch.Tensor, t2i_rank: torch.Tensor, ks) -> dict[str, float]:
     out = {}
     for k in ks:
-        out[f"i2t_r{k}"] = 100.0 * (i2t_rank < k).float().sum().item() / n_img
+        out[f"i2t_r{k}"] = 100.0 * (i2t_rank < k).float().sum().item() / i2t_rank.numel()
     for k in ks:
         out[f"t2i_r{k}"] = 100.0 * (t2i_rank < k).float().mean().item()
     out["mean_recall"] = sum(out.values()) / len(out)
     return out
 
 
+def recall_at_k(sim: torch.Tensor, txt_to_img: torch.Tensor, ks=(1, 5, 10)) -> dict[str, float]:
+    """Image->text and text->image recall@k (percent) and their mean, from sim [N_images, N_texts]."""
+    return _recalls_from_ranks(*standard_ranks(sim, txt_to_img), ks)
+
+
+def caption_ids(texts: list[str]) -> torch.Tensor:
+    """One id per distinct caption string (identical strings are one caption), in order of first use."""
+    ids: dict[str, int] = {}
+    return torch.tensor([ids.setdefault(t, len(ids)) for t in texts], dtype=torch.long)
+
+
+def caption_truth(texts: list[str], txt_to_img: torch.Tensor, n_images: int | None = None) -> torch.Tensor:
+    """truth [N_images, N_texts]: caption j is true of image i when its text equals one of image i's own."""
+    uid = caption_ids(texts)
+    n_images = int(txt_to_img.max().item()) + 1 if n_images is None else n_images
+    n_unique = int(uid.max().item()) + 1 if uid.numel() else 0
+    has = torch.zeros(n_images, n_unique, dtype=torch.bool)
+    has[txt_to_img, uid] = True
+    return has[:, uid]
+
+
+def truth_ranks(sim: torch.Tensor, truth: torch.Tensor, uid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Truth-aware ranks (0 = first) from sim and truth [N_images, N_texts] and the string id of each text:
+    per image, the distinct caption strings false of it scoring at least as high as its best true caption;
+    per caption, the images it is false of scoring at least as high as its best true image."""
+    neg_inf = float("-inf")
+    best_txt = sim.masked_fill(~truth, neg_inf).max(1).values  # best true caption per image
+    beats = ((sim >= best_txt[:, None]) & ~truth).float()  # false captions at least as high
+    n_unique = int(uid.max().item()) + 1 if uid.numel() else 0
+    distinct = torch.zeros(sim.shape[0], n_unique).scatter_reduce_(1, uid.expand_as(beats), beats, "amax")
+    i2t_rank = distinct.sum(1).long()
+    best_img = sim.masked_fill(~truth, neg_inf).max(0).values  # best true image per caption
+    t2i_rank = ((sim >= best_img[None, :]) & ~truth).sum(0)
+    return i2t_rank, t2i_rank
+
+
+def truth_aware_recall_at_k(sim: torch.Tensor, txt_to_img: torch.Tensor, texts: list[str],
+                            ks=(1, 5, 10)) -> dict[str, float]:
+    """Truth-aware recall@k (percent; see the module doc) and their mean, from sim [N_images, N_texts]."""
+    truth = caption_truth(texts, txt_to_img, sim.shape[0])
+    return _recalls_from_ranks(*truth_ranks(sim, truth, caption_ids(texts)), ks)
+
+
+def ceiling_recall_at_k(txt_to_img: torch.Tensor, texts: list[str], n_images: int | None = None,
+                        ks=(1, 5, 10)) -> dict[str, float]:
+    """The standard recalls of the perfect scorer (1 for a true caption, 0 otherwise): their cap."""
+    return recall_at_k(caption_truth(texts, txt_to_img, n_images).float(), txt_to_img, ks)
+
+
+def bootstrap_replicates(num: torch.Tensor, den: torch.Tensor, *, n_resamples: int = 1000,
+                         seed: int = 0) -> torch.Tensor:
+    """[n_resamples, M] percentages 100 * sum(num[drawn]) / sum(den[drawn]) over resamples of the N units
+    (rows of num, den [N, M]) drawn with replacement by torch.randint from a generator seeded with seed."""
+    n = num.shape[0]
+    gen = torch.Generator().manual_seed(seed)
+    idx = torch.randint(0, n, (n_resamples, n), generator=gen)
+    counts = torch.zeros(n_resamples, n, dtype=torch.float64).scatter_add_(
+        1, idx, torch.ones(n_resamples, n, dtype=torch.float64))
+    return 100.0 * (counts @ num.double()) / (counts @ den.double())  # 0/0 -> NaN (no item drawn)
+
+
+def percentile_interval(replicates: torch.Tensor, level: float = 0.95) -> list[list[float]]:
+    """Per column of replicates [B, M]: [low, high] = NaN-skipping linear-interpolation quantiles at
+    (1 - level) / 2 and (1 + level) / 2."""
+    q = torch.tensor([(1 - level) / 2, (1 + level) / 2], dtype=torch.float64)
+    return torch.nanquantile(replicates.double(), q, dim=0).t().tolist()
+
+
+def _per_image(values: torch.Tensor, owners: torch.Tensor, n_images: int) -> torch.Tensor:
+    return torch.zeros(n_images, dtype=torch.float64).index_add_(0, owners, values.double())
+
+
+def bootstrap_ci(i2t_ranks: dict, t2i_ranks: dict, owners: torch.Tensor, hard_negatives: dict | None = None, *,
+                 ks=(1, 5, 10), n_resamples: int = 1000, seed: int = 0, level: float = 0.95) -> dict:
+    """Percentile-bootstrap intervals over images (captions go with their image) of the recalls of each
+    set of ranks (``{name: i2t_rank [N_images]}``, ``{name: t2i_rank [N_texts]}``) and their mean, and of
+    hard-negative accuracies (``{name: (has_neg [N_texts], beaten [N_texts])}``), all from one set of draws."""
+    n_img = next(iter(i2t_ranks.values())).numel()
+    ones_img = torch.ones(n_img, dtype=torch.float64)
+    n_cap = _per_image(torch.ones(owners.numel()), owners, n_img)
+    num, den, names = [], [], []
+    for name in i2t_ranks:
+        for k in ks:
+            num.append((i2t_ranks[name] < k).double()), den.append(ones_img), names.append((name, f"i2t_r{k}"))
+        for k in ks:
+            num.append(_per_image((t2i_ranks[name] < k).double(), owners, n_img))
+            den.append(n_cap), names.append((name, f"t2i_r{k}"))
+    for name, (has_neg, beaten) in (hard_negatives or {}).items():
+        num.append(_per_image((beaten & has_neg).double(), owners, n_img))
+        den.append(_per_image(has_neg.double(), owners, n_img)), names.append((name, None))
+    reps = bootstrap_replicates(torch.stack(num, 1), torch.stack(den, 1), n_resamples=n_resamples, seed=seed)
+    out: dict = {}
+    cols = {}
+    for c, (name, _key) in enumerate(names):
+        cols.setdefault(name, []).append(c)
+    for name in i2t_ranks:
+        c = cols[name]
+        bounds = percentile_interval(torch.cat([reps[:, c], reps[:, c].mean(1, keepdim=True)], 1), level)
+        out[name] = {names[j][1]: b for j, b in zip(c, bounds)} | {"mean_recall": bounds[-1]}
+    for name in hard_negatives or {}:
+        out[name] = percentile_interval(reps[:, cols[name]], level)[0]
+    return out
+
+
+def hard_negative_hits(pos_scores: torch.Tensor, neg_scores: torch.Tensor,
+                       neg_valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per caption: whether it has >= 1 hard negative, and whether its score beats all of them (strictly)."""
+    return neg_valid.any(1), ((pos_scores[:, None] > neg_scores) | ~neg_valid).all(1)
+
+
 def hard_negative_accuracy(pos_scores: torch.Tensor, neg_scores: torch.Tensor, neg_valid: torch.Tensor) -> float:
     """Percent of captions with >= 1 hard negative whose score beats all of them (strictly).
     pos_scores [M]; neg_scores, neg_valid [M, H] (invalid entries are ignored)."""
-    has_neg = neg_valid.any(1)
+    has_neg, beaten = hard_negative_hits(pos_scores, neg_scores, neg_valid)
     if not has_neg.any():
         return float("nan")
-    beaten = (pos_scores[:, None] > neg_scores) | ~neg_valid
-    return 100.0 * beaten.all(1)[has_neg].float().mean().item()
+    return 100.0 * beaten[has_neg].float().mean().item()
 
 
 @torch.no_grad()
@@ -71,6 +213,7 @@ def embed_split(model, split: VLSplit, tokenizer, max_len: int, device="cpu", ch
     ids = tokenizer.encode(texts, max_len)
     txt = [model.encode_text(ids[s:s + chunk].to(device)) for s in range(0, len(texts), chunk)]
     return {"img": torch.cat(img_embs), "itm_tokens": torch.cat(itm_tokens), "owners": owners, "ids": ids,
+            "texts": texts,
             "txt": torch.cat([t["emb"].cpu() for t in txt]), "txt_tokens": torch.cat([t["tokens"].cpu() for t in txt]),
             "negatives": negs, "spike_sum": spike_sum or [], "spike_n": spike_n or []}
 
@@ -121,15 +264,29 @@ def _itm_prob(model, image_tokens, text_tokens, device, chunk) -> torch.Tensor:
     return torch.cat(probs) if probs else torch.zeros(0)
 
 
-def retrieval_report(model, split: VLSplit, tokenizer, max_len: int, device="cpu") -> dict:
-    """Recalls, hard-negative accuracies (ITC and ITM) and firing rates of ``model`` on ``split``."""
+def retrieval_report(model, split: VLSplit, tokenizer, max_len: int, device="cpu", *,
+                     n_resamples: int = 1000, bootstrap_seed: int = 0) -> dict:
+    """Recalls (standard, truth-aware, and the standard ones' perfect-scorer ceiling), hard-negative
+    accuracies (ITC and ITM), their bootstrap 95% intervals and firing rates of ``model`` on ``split``."""
     model.eval()
     emb = embed_split(model, split, tokenizer, max_len, device)
     scores = hard_negative_scores(model, emb, tokenizer, max_len, device)
-    return {"retrieval": recall_at_k(emb["img"] @ emb["txt"].t(), emb["owners"]),
+    sim, owners, texts, n_img = emb["img"] @ emb["txt"].t(), emb["owners"], emb["texts"], len(split)
+    truth = caption_truth(texts, owners, n_img)
+    std, tru = standard_ranks(sim, owners), truth_ranks(sim, truth, caption_ids(texts))
+    hard = {"hard_negative_accuracy": hard_negative_hits(*scores["itc"], scores["valid"]),
+            "hard_negative_accuracy_itm": hard_negative_hits(*scores["itm"], scores["valid"])}
+    ci = bootstrap_ci({"retrieval": std[0], "retrieval_truth": tru[0]},
+                      {"retrieval": std[1], "retrieval_truth": tru[1]}, owners, hard,
+                      n_resamples=n_resamples, seed=bootstrap_seed)
+    return {"retrieval": _recalls_from_ranks(*std, (1, 5, 10)),
+            "retrieval_truth": _recalls_from_ranks(*tru, (1, 5, 10)),
+            "retrieval_ceiling": recall_at_k(truth.float(), owners),
             "hard_negative_accuracy": hard_negative_accuracy(*scores["itc"], scores["valid"]),
             "hard_negative_accuracy_itm": hard_negative_accuracy(*scores["itm"], scores["valid"]),
-            "n_images": len(split), "n_captions": int(emb["owners"].numel()),
+            "ci95": ci, "bootstrap": {"seed": bootstrap_seed, "n_resamples": n_resamples, "level": 0.95,
+                                      "unit": "image (captions go with their image)", "method": "percentile"},
+            "n_images": n_img, "n_captions": int(owners.numel()),
             "firing_rate": firing_rates(emb, model)}
 
 
@@ -150,7 +307,8 @@ def package_versions() -> dict[str, str]:
 
 
 def evaluate(checkpoint: str, *, split: str = "test", profile: bool = True, batch_size: int = 16,
-             energy_model: str = "45nm-fp32", timesteps: int | None = None, device: str | None = None) -> dict:
+             energy_model: str = "45nm-fp32", timesteps: int | None = None, device: str | None = None,
+             bootstrap_resamples: int = 1000, bootstrap_seed: int = 0) -> dict:
     """Evaluate a checkpoint on a split of its own data set; a JSON-able dict (see the module doc)."""
     started = time.perf_counter()
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -160,7 +318,8 @@ def evaluate(checkpoint: str, *, split: str = "test", profile: bool = True, batc
     data = load_split(cfg.data, split)
     with torch.random.fork_rng(devices=[]):  # Poisson encoding draws from the RNG: seeded, then restored
         torch.manual_seed(cfg.train.seed)
-        report = retrieval_report(model.to(device), data, tokenizer, cfg.model.max_text_len, device)
+        report = retrieval_report(model.to(device), data, tokenizer, cfg.model.max_text_len, device,
+                                  n_resamples=bootstrap_resamples, bootstrap_seed=bootstrap_seed)
     result = {"checkpoint": str(checkpoint), "config_name": cfg.name, "config": cfg.to_dict(),
               "seed": cfg.train.seed, "data_seed": cfg.data.seed, "split": split, "mode": cfg.model.mode,
               "timesteps": model.timesteps, **report}
