@@ -86,17 +86,18 @@ def test_comparison_cells_equal_comparison_table(results):
     html_rows = tables_of(page)[0]
     frame = load_runs(str(results / "runs.csv"))
     table = comparison_table(frame, energy_spread=True)
-    markdown = render_table(table, "markdown").splitlines()
-    md_rows = [[c.strip().replace(r"\|", "|") for c in line.strip("|").split(" | ")] for line in markdown[2:] if line]
+    markdown = render_table(table, "markdown", interval="ci").splitlines()
+    md_rows = [[c.strip().replace(r"\|", "|") for c in line.strip("|").split(" | ")]
+               for line in markdown[2:] if line.startswith("|")]  # the table rows, not the footer notes
     header = [c.strip() for c in markdown[0].strip("| ").split(" | ")]
     assert html_rows[0] == header
     assert html_rows[1:] == md_rows
-    # the numbers themselves: mean ± std over the seeds, per configuration
+    # the numbers themselves: mean ± 95% t-interval half-width over the seeds, per configuration
     assert table["n"].tolist() == [2, 2]
     col = header.index("t2i_r1")
     for row, (_, expect) in zip(html_rows[1:], table.iterrows()):
-        assert row[col] == f"{expect['t2i_r1']:.1f} ± {expect['t2i_r1_std']:.1f}"
-        energy = f"{expect['energy_pj'] / 1e6:.3g} ± {expect['energy_pj_std'] / 1e6:.3g}"
+        assert row[col] == f"{expect['t2i_r1']:.1f} ± {expect['t2i_r1_ci']:.1f}"
+        energy = f"{expect['energy_pj'] / 1e6:.3g} ± {expect['energy_pj_ci'] / 1e6:.3g}"
         assert row[header.index("energy (µJ)")] == energy
         assert row[-1] == str(expect["n"])
 

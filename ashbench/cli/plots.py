@@ -57,14 +57,17 @@ def plot_pareto(
     energy_band: bool = typer.Option(False, "--energy-band",
                                      help="Draw each point's min-max energy over every energy model in the runs "
                                           "table as a horizontal bar."),
+    ci: bool = typer.Option(True, "--ci/--no-ci", help="Vertical error bars: the 95% t-interval of the accuracy "
+                                                       "metric over seeds (none for a single seed)."),
     out: str = typer.Option("accuracy_vs_energy", "--out", "-o", help="Output path stem."),
 ):
-    """Accuracy vs energy per sample, one point per configuration, with the Pareto front."""
+    """Accuracy vs energy per sample, one point per configuration (mean over seeds ± 95% CI), with the Pareto
+    front."""
     from ashbench.report.figures import accuracy_vs_energy
     from ashbench.sweeps.comparison import comparison_table, load_runs
 
     table = comparison_table(load_runs(results), energy_model=energy_model, energy_spread=energy_band)
-    _echo_paths(accuracy_vs_energy(table, out, metric=metric, label="config", band=energy_band))
+    _echo_paths(accuracy_vs_energy(table, out, metric=metric, label="config", band=energy_band, ci=ci))
 
 
 @plot_app.command("breakdown")

@@ -75,18 +75,23 @@ def table_command(
                                        help="Also show the min-max energy over every energy model in the runs "
                                             "table and the models giving them (and the range of the energy "
                                             "ratios to --baseline)."),
+    interval: str = typer.Option("ci", "--interval",
+                                 help="What follows '±' in the shown cells: ci (half-width of the 95% t-interval "
+                                      "over seeds; one seed is marked n=1) | std (sample std). csv keeps both."),
     fmt: str = typer.Option("table", "--format", "-f", help="table | markdown | latex | csv."),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write to FILE (atomically)."),
 ):
-    """Accuracy vs efficiency per configuration (mean ± std over seeds, ratios to a baseline)."""
+    """Accuracy vs efficiency per configuration (mean ± 95% CI over seeds; with --baseline, ratios and
+    paired differences over common seeds, marked (n.s.) when the interval includes 0)."""
     from ashbench.files import check_output_path
-    from ashbench.sweeps.comparison import TABLE_FORMATS, comparison_table, load_runs, render_table
+    from ashbench.sweeps.comparison import INTERVALS, TABLE_FORMATS, comparison_table, load_runs, render_table
 
     check_choice("--format", fmt, TABLE_FORMATS)
+    check_choice("--interval", interval, INTERVALS)
     if output:
         check_output_path(output)
     groups = [g.strip() if g.strip().startswith("axis:") else f"axis:{g.strip()}"
               for g in group_by.split(",")] if group_by else None
     table = comparison_table(load_runs(results), energy_model=energy_model, group_by=groups, baseline=baseline,
                              sort=sort, energy_spread=energy_spread)
-    emit(render_table(table, fmt), output)
+    emit(render_table(table, fmt, interval=interval), output)

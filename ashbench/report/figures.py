@@ -10,7 +10,10 @@ or pyplot's state. The plot kinds are registered in ``PLOTS`` (name -> function)
 - ``raster`` (``spike_raster``): spikes of sample neurons of one layer for one input, over time;
 - ``pareto`` (``accuracy_vs_energy``): one point per configuration, Pareto front, log energy axis;
   with ``band=True`` each point also carries a horizontal error bar from the lowest to the highest
-  energy over the runs table's energy models (``energy_min_pj`` .. ``energy_max_pj``);
+  energy over the runs table's energy models (``energy_min_pj`` .. ``energy_max_pj``); with
+  ``ci=True`` (the default) and a ``<metric>_ci`` column (a comparison table's 95% t-interval
+  half-width over seeds) each point carries a vertical error bar of that half-width (none where it
+  is NaN: a single seed);
 - ``breakdown`` (``energy_breakdown``): stacked bars of ANN compute / SNN synops / neuron updates
   / memory.
 
@@ -172,12 +175,20 @@ def energy_band(table) -> tuple[list[float], list[float]]:
 
 @PLOTS.register("pareto")
 def accuracy_vs_energy(table, out: str, *, metric: str = "t2i_r1", label: str = "label",
-                       band: bool = False) -> list[str]:
+                       band: bool = False, ci: bool = True) -> list[str]:
     """The accuracy-vs-energy figure (``accuracy_vs_energy_figure``) written to ``<out>.png/.svg``."""
-    return save(accuracy_vs_energy_figure(table, metric=metric, label=label, band=band), out)
+    return save(accuracy_vs_energy_figure(table, metric=metric, label=label, band=band, ci=ci), out)
 
 
-def accuracy_vs_energy_figure(table, *, metric: str = "t2i_r1", label: str = "label", band: bool = False) -> Figure:
+def accuracy_error(table, metric: str) -> list[float] | None:
+    """The ``<metric>_ci`` column (95% t-interval half-width over seeds) as floats, NaN where a
+    configuration has one seed; None when the table has no such column."""
+    column = f"{metric}_ci"
+    return [float(v) for v in table[column]] if column in table else None
+
+
+def accuracy_vs_energy_figure(table, *, metric: str = "t2i_r1", label: str = "label", band: bool = False,
+                              ci: bool = True) -> Figure:
     """``table``: 'energy_pj' (pJ), ``metric`` (%) and ``label`` columns, e.g. a comparison
     DataFrame or a dict of lists; energy is shown in µJ.
 
@@ -185,7 +196,9 @@ def accuracy_vs_energy_figure(table, *, metric: str = "t2i_r1", label: str = "la
     clustered points would overlap). Pareto-optimal points are drawn in the front's colour. With
     ``band`` (the table also needs 'energy_min_pj' and 'energy_max_pj', see ``energy_band``) each
     point carries a horizontal bar from its lowest to its highest energy over the energy models,
-    and the key states both ends; the front stays that of 'energy_pj'."""
+    and the key states both ends; the front stays that of 'energy_pj'. With ``ci`` and a
+    '<metric>_ci' column (``accuracy_error``) each point with several seeds carries a vertical bar
+    of ± that half-width, and the key gives it ('±h', or 'n=1' where there is none)."""
     for column in ("energy_pj", metric, label):
         if column not in table:
             raise ResultsError(f"the accuracy-vs-energy plot needs column {column!r}")
@@ -200,19 +213,30 @@ def accuracy_vs_energy_figure(table, *, metric: str = "t2i_r1", label: str = "la
         models = sum(str(c).startswith("energy_pj:") for c in table)  # a comparison table's per-model means
         ax.errorbar(energy, acc, xerr=spread, fmt="none", ecolor="grey", elinewidth=1.5, capsize=3, zorder=1,
                     label=f"min–max energy over {models or 'the'} energy models")
+    errors = accuracy_error(table, metric) if ci else None
+    if errors is not None:
+        shown = [i for i, h in enumerate(errors) if h == h]
+        if shown:  # plain lines and cap markers, no errorbar container: the legend and the band's bars unchanged
+            xs = [energy[i] for i in shown]
+            ax.vlines(xs, [acc[i] - errors[i] for i in shown], [acc[i] + errors[i] for i in shown], colors="black",
+                      linewidth=1, zorder=2)
+            ax.scatter(xs + xs, [acc[i] - errors[i] for i in shown] + [acc[i] + errors[i] for i in shown],
+                       marker="_", color="black", s=30, zorder=2)
     ax.scatter(energy, acc, color=colours, zorder=3)
     for i, (e, a) in enumerate(zip(energy, acc)):
         ax.annotate(str(i + 1), (e, a), fontsize=8, xytext=(4, 3), textcoords="offset points")
     ax.plot([energy[i] for i in front], [acc[i] for i in front], color=COLOURS["snn"], label="Pareto front", zorder=2)
     ax.set_xscale("log")
     ax.set_xlabel("energy per sample (µJ, log scale)")
-    ax.set_ylabel(f"{metric} (%)")
+    ax.set_ylabel(f"{metric} (%)" + (", bars: 95% CI over seeds" if errors is not None and any(h == h for h in errors)
+                                     else ""))
     ax.set_title("Accuracy vs energy per sample")
     ax.legend(fontsize=8, loc="lower right")
     ax.grid(alpha=0.3, which="both")
     ranges = [f" [{lo:.3g}–{hi:.3g}]" if band else "" for lo, hi in zip(lows, highs)]
-    key = "\n".join(f"{i + 1:>2}  {n}  ({e:.3g}{r} µJ, {a:.1f}%)"
-                    for i, (n, e, r, a) in enumerate(zip(names, energy, ranges, acc)))
+    bars = ["" if errors is None else f" ± {h:.1f}" if h == h else ", n=1" for h in (errors or acc)]
+    key = "\n".join(f"{i + 1:>2}  {n}  ({e:.3g}{r} µJ, {a:.1f}%{b})"
+                     for i, (n, e, r, a, b) in enumerate(zip(names, energy, ranges, acc, bars)))
     fig.text(0.66, 0.5, key, fontsize=7, family="monospace", va="center")
     fig.subplots_adjust(right=0.64)
     return fig

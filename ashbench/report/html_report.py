@@ -91,10 +91,11 @@ def results_report(folder: Path, runs: Path | None = None) -> str:
     seeds = frame["axis:seed"].nunique() if "axis:seed" in frame else 1
 
     sections = []
-    note = (f"{len(frame)} runs, {len(table)} configurations; each cell is the mean ± sample std over "
-            f"{seeds} seeds (n per row); accuracy in %, counts per sample, energy per sample in µJ under "
-            f"{lead}" + ("; the spread columns give the lowest and highest mean energy over the energy models "
-                         f"({', '.join(models)})" if spread else "") + ".")
+    spread_note = (f"; the spread columns give the lowest and highest mean energy over the energy models "
+                   f"({', '.join(models)})" if spread else "")
+    note = (f"{len(frame)} runs, {len(table)} configurations; each cell is the mean ± the half-width of its "
+            f"95% t-interval over {seeds} seeds (n per row; a single seed has no interval); accuracy in %, "
+            f"counts per sample, energy per sample in µJ under {lead}{spread_note}.")
     sections.append(section("comparison", "Comparison", paragraph(note) + table_html(comparison_display(table))))
     scatter = accuracy_vs_energy_figure(table, label="config", band=spread)
     sections.append(section("accuracy-vs-energy", "Accuracy vs energy",
@@ -148,7 +149,7 @@ def comparison_display(table) -> Table:
     numeric = table.rename(columns=ENERGY_HEADER)
     for column, right in SPREAD_DISPLAY.items():
         numeric[column] = 0.0 if right else ""
-    return frame_table(_display_frame(table), numeric=numeric)
+    return frame_table(_display_frame(table, "ci"), numeric=numeric)
 
 
 def breakdown_display(parts) -> Table:

@@ -1,10 +1,29 @@
 """Accuracy-vs-efficiency comparison tables from a sweep's runs table (pandas; no torch).
 
 Rows are configurations (the sweep's axes without ``seed``); each metric is the mean over seeds
-with its standard deviation in ``<metric>_std`` (sample std, 0 for a single seed) and ``n`` the
-number of seeds. With a baseline (e.g. ``mode=ann``) the table gains ratio columns
-``energy_x`` = energy / baseline energy and ``ops_x`` = (macs + synops) / baseline's, and
-``t2i_r1_delta`` = t2i_r1 - baseline's (percentage points).
+with its standard deviation in ``<metric>_std`` (sample std, 0 for a single seed), the half-width
+of its two-sided 95% t-interval in ``<metric>_ci`` (t_{0.975, n-1} * s / sqrt(n), ``statistics.
+t_quantile``; NaN for a single seed: no interval) and ``n`` the number of seeds. With a baseline
+(e.g. ``mode=ann``) the table gains ratio columns ``energy_x`` = energy / baseline energy and
+``ops_x`` = (macs + synops) / baseline's, ``t2i_r1_delta`` = t2i_r1 - baseline's (percentage
+points; a difference of the two means), and the **paired** differences to the baseline of t2i_r1
+and energy: seeds are paired by their value in ``axis:seed`` (else ``seed``) where both the row
+and the baseline have it (several runs of one seed in one configuration, e.g. with ``group_by``
+merging an axis, are averaged first); ``pairs`` is the number of pairs, ``<m>_diff`` the mean of
+row - baseline over the pairs, ``<m>_diff_ci`` the half-width of its 95% t-interval (NaN with
+fewer than 2 pairs) and ``<m>_diff_resolved`` whether the difference is resolved: at least 2 pairs
+and an interval that excludes 0 (m = ``t2i_r1`` and ``energy_pj``). A row with no seed in common
+with the baseline (or a runs table without a seed column) has ``pairs`` 0 and NaN differences,
+shown as "no common seeds": nothing is paired by guess.
+
+Display (``render_table``): csv writes every column raw (``_std``, ``_ci`` and the paired columns
+as numbers). The other formats show 'mean ± x' cells where x is chosen by ``interval``: "ci" (the
+95% t-interval half-width; what ``ashbench table`` shows by default, since with 2-5 seeds the
+std alone understates the uncertainty of a mean by a factor t/sqrt(n) of 9.0 to 1.2) or "std"
+(the sample std; the library default, which the HTML report states). With "ci" a single-seed
+cell reads 'value (n=1)'. With a baseline the paired differences are shown as 'Δ t2i_r1 (pp,
+paired)' and 'Δ energy (µJ, paired)': '+d ± ci', with ' (n.s.)' when not resolved (one pair:
+'+d (1 pair, n.s.)'); they replace the display of ``t2i_r1_delta`` (kept in csv).
 
 With ``energy_spread`` the table also shows the spread over every energy model of the runs table
 (its ``energy_pj:<model>`` columns): the mean energy per model (``energy_pj:<model>``), then
@@ -25,9 +44,13 @@ from ashbench.errors import ResultsError
 from ashbench.report.profile_report import human
 from ashbench.report.tables import FORMATS, Column, Table, render
 from ashbench.sweeps.runs_table import read_rows
+from ashbench.sweeps.statistics import LEVEL, ci_half_width, paired_difference
 
 ACCURACY = ("t2i_r1", "i2t_r1", "mean_recall", "hard_negative_accuracy")
 EFFICIENCY = ("synops", "macs", "firing_rate")
+SEED_COLUMNS = ("axis:seed", "seed")  # the first present pairs runs with the baseline's
+PAIRED = ("t2i_r1", "energy_pj")  # the metrics whose paired difference to the baseline is given
+INTERVALS = ("ci", "std")  # what a shown 'mean ± x' cell gives as x
 TABLE_FORMATS = tuple(FORMATS.names())
 
 
@@ -97,10 +120,15 @@ def comparison_table(frame: pd.DataFrame, *, energy_model: str = "45nm-fp32", gr
     require_columns(frame, groups, "grouping")
     grouped = frame.groupby(groups, sort=False, dropna=False)
     table = grouped[metrics].mean()
-    std = grouped[metrics].std(ddof=1).fillna(0.0).add_suffix("_std")
-    table = table.join(std)
-    table["n"] = grouped.size()
-    table = table.reset_index().rename(columns={energy: "energy_pj", f"{energy}_std": "energy_pj_std"})
+    raw_std = grouped[metrics].std(ddof=1)
+    size = grouped.size()
+    std = raw_std.fillna(0.0).add_suffix("_std")
+    ci = pd.DataFrame({f"{m}_ci": [ci_half_width(s, int(k)) for s, k in zip(raw_std[m], size)] for m in metrics},
+                      index=raw_std.index)
+    table = table.join(std).join(ci)
+    table["n"] = size
+    table = table.reset_index().rename(columns={energy: "energy_pj", f"{energy}_std": "energy_pj_std",
+                                                f"{energy}_ci": "energy_pj_ci"})
     if per_model:
         for column, means in grouped[per_model].mean().items():  # the groups in the same order as the rows
             table[column] = means.to_numpy()
@@ -110,7 +138,8 @@ def comparison_table(frame: pd.DataFrame, *, energy_model: str = "45nm-fp32", gr
     if per_model:
         _add_extremes(table, table[per_model], "energy_min_pj", "energy_max_pj")
     if baseline:
-        _add_ratios(table, baseline, per_model)
+        base = _add_ratios(table, baseline, per_model)
+        _add_paired(table, base, _per_seed(frame, grouped, {"t2i_r1": "t2i_r1", "energy_pj": energy}))
     if sort:
         require_columns(table, [sort.lstrip("-")], "sorting")
         table = table.sort_values(sort.lstrip("-"), ascending=not sort.startswith("-"), kind="stable")
@@ -127,7 +156,8 @@ def _add_extremes(table: pd.DataFrame, values: pd.DataFrame, low: str, high: str
         table[column.removesuffix("_pj") + "_model"] = models
 
 
-def _add_ratios(table: pd.DataFrame, baseline: str, per_model=()) -> None:
+def _add_ratios(table: pd.DataFrame, baseline: str, per_model=()) -> int:
+    """The ratio columns; returns the baseline's row position."""
     mask = pd.Series(True, index=table.index)
     for part in baseline.split(","):
         if "=" not in part:
@@ -145,6 +175,37 @@ def _add_ratios(table: pd.DataFrame, baseline: str, per_model=()) -> None:
     if per_model:
         ratios = pd.DataFrame({c: table[c] / base[c] for c in per_model})
         _add_extremes(table, ratios, "energy_x_min", "energy_x_max")
+    return int(mask.to_numpy().nonzero()[0][0])
+
+
+def seed_column(frame: pd.DataFrame) -> str | None:
+    """The column that names a run's seed (``SEED_COLUMNS``), or None when the runs table has none."""
+    return next((c for c in SEED_COLUMNS if c in frame.columns), None)
+
+
+def _per_seed(frame: pd.DataFrame, grouped, columns: dict) -> list[dict]:
+    """Per configuration (in the grouped order, the rows' order): {metric: {seed: mean over that
+    seed's runs}} for ``columns`` (shown name -> frame column); empty mappings without a seed column."""
+    seed = seed_column(frame)
+    out = []
+    for _, sub in grouped:
+        if seed is None:
+            out.append({m: {} for m in columns})
+            continue
+        means = sub.groupby(seed, sort=False)[list(columns.values())].mean()
+        out.append({m: dict(means[c].items()) for m, c in columns.items()})
+    return out
+
+
+def _add_paired(table: pd.DataFrame, base: int, seeds: list[dict]) -> None:
+    """``pairs`` and, per metric of ``PAIRED``, ``<m>_diff``, ``<m>_diff_ci``, ``<m>_diff_resolved``:
+    the paired difference of each row to the baseline row (position ``base``) over their common seeds."""
+    for metric in PAIRED:
+        diffs = [paired_difference(row[metric], seeds[base][metric]) for row in seeds]
+        table["pairs"] = [d.pairs for d in diffs]
+        table[f"{metric}_diff"] = [d.mean for d in diffs]
+        table[f"{metric}_diff_ci"] = [d.half_width for d in diffs]
+        table[f"{metric}_diff_resolved"] = [d.resolved for d in diffs]
 
 
 ENERGY_HEADER = {"energy_pj": "energy (µJ)"}  # shown in µJ; csv keeps energy_pj in pJ
@@ -173,20 +234,39 @@ def breakdown_table(frame: pd.DataFrame, energy_model: str, group_by=None) -> pd
     return means.rename(columns={v: k for k, v in parts.items()})
 
 
-def render_table(table: pd.DataFrame, fmt: str = "markdown") -> str:
+def render_table(table: pd.DataFrame, fmt: str = "markdown", interval: str = "std") -> str:
     """``table`` in ``fmt`` through the one renderer (``ashbench.report.tables``): csv writes every
-    column with its raw values; the other formats show the key columns, then 'mean ± std' cells
-    (std shown when n > 1; accuracy in %, counts per sample, energy in µJ), the energy spread
+    column with its raw values; the other formats show the key columns, then 'mean ± x' cells
+    (``interval`` "std": the sample std, shown when n > 1; "ci": the 95% t-interval half-width,
+    'value (n=1)' for one seed; accuracy in %, counts per sample, energy in µJ), the energy spread
     ('min–max' in µJ and 'min model / max model') when present, the ratio columns (and the ratio
-    range over the energy models) and n."""
+    range over the energy models), the paired differences to the baseline when present, and n; with
+    "ci" or a baseline, footer lines say what the cells are."""
+    if interval not in INTERVALS:
+        raise ValueError(f"interval must be one of {INTERVALS}, got {interval!r}")
     if fmt == "csv":
         return render(frame_table(table), fmt)
-    shown = _display_frame(table)
+    shown = _display_frame(table, interval)
     numeric = table.rename(columns=ENERGY_HEADER)
     for column, right in SPREAD_DISPLAY.items():  # shown-only columns: right-aligned ranges, left-aligned names
         numeric[column] = 0.0 if right else ""
+    for column in PAIRED_DISPLAY.values():
+        numeric[column] = 0.0
     width = 300 if "energy_min_pj" in table else 220  # the spread's four columns take ~80 characters
-    return render(frame_table(shown, numeric=numeric, width=width), fmt)
+    result = frame_table(shown, numeric=numeric, width=width + (60 if "pairs" in table else 0))
+    result.footer = _footer(table, interval)
+    return render(result, fmt)
+
+
+def _footer(table: pd.DataFrame, interval: str) -> list[str]:
+    lines = []
+    if interval == "ci":
+        lines.append(f"mean ± half-width of the two-sided {LEVEL:.0%} t-interval over seeds "
+                     "(t_{0.975, n-1} · s / √n); (n=1): one seed, no interval; sample stds in the csv format")
+    if "pairs" in table:
+        lines.append(f"Δ: paired difference to the baseline over the seeds both have (pairs), mean ± {LEVEL:.0%} "
+                     "t-interval; (n.s.): not resolved (the interval includes 0, or fewer than 2 pairs)")
+    return lines
 
 
 def frame_table(frame: pd.DataFrame, numeric: pd.DataFrame | None = None, width: int = 220) -> Table:
@@ -200,16 +280,24 @@ def frame_table(frame: pd.DataFrame, numeric: pd.DataFrame | None = None, width:
 
 PERCENT = ("t2i_r1", "mean_recall", "hard_negative_accuracy")
 # the spread's shown columns: header -> right-aligned
+PAIRED_DISPLAY = {"t2i_r1": "Δ t2i_r1 (pp, paired)", "energy_pj": "Δ energy (µJ, paired)"}
+PAIRED_COLUMNS = ("pairs", *(f"{m}{s}" for m in PAIRED for s in ("_diff", "_diff_ci", "_diff_resolved")))
 SPREAD_DISPLAY = {"energy min–max (µJ)": True, "min / max model": False, "energy_x min–max": True,
                   "energy_x min / max model": False}
 
 
-def _display_frame(table: pd.DataFrame) -> pd.DataFrame:
-    hidden = ("n", "energy_x", "ops_x", "t2i_r1_delta", "i2t_r1", "config", *SPREAD, *RATIO_SPREAD)
-    keys = [c for c in table.columns if not c.endswith("_std") and c not in DISPLAY and c not in hidden
+def _display_frame(table: pd.DataFrame, interval: str = "std") -> pd.DataFrame:
+    """The shown cells (see ``render_table``), one column per shown column."""
+    hidden = ("n", "energy_x", "ops_x", "t2i_r1_delta", "i2t_r1", "config", *SPREAD, *RATIO_SPREAD, *PAIRED_COLUMNS)
+    keys = [c for c in table.columns if not c.endswith(("_std", "_ci")) and c not in DISPLAY and c not in hidden
             and not c.startswith(ENERGY_PREFIX)]
     out = table[keys].copy()
     for col in DISPLAY:
+        if interval == "ci":
+            ci = table[f"{col}_ci"] if f"{col}_ci" in table else None
+            out[col] = [_fmt(col, v) + (" (n=1)" if n < 2 else "" if ci is None else f" ± {_fmt(col, ci.iloc[i])}")
+                        for i, (v, n) in enumerate(zip(table[col], table["n"]))]
+            continue
         std = table[f"{col}_std"] if f"{col}_std" in table else None
         out[col] = [_cell(col, v, None if std is None or n < 2 else std.iloc[i])
                     for i, (v, n) in enumerate(zip(table[col], table["n"]))]
@@ -218,15 +306,32 @@ def _display_frame(table: pd.DataFrame) -> pd.DataFrame:
                                        for lo, hi in zip(table["energy_min_pj"], table["energy_max_pj"])]
         out["min / max model"] = [f"{_tied(lo)} / {_tied(hi)}"
                                   for lo, hi in zip(table["energy_min_model"], table["energy_max_model"])]
-    for col in ("energy_x", "ops_x", "t2i_r1_delta"):
+    for col in ("energy_x", "ops_x", *(() if "pairs" in table else ("t2i_r1_delta",))):
         if col in table:
             out[col] = [f"{v:.3g}" for v in table[col]]
+    if "pairs" in table:
+        for metric, header in PAIRED_DISPLAY.items():
+            out[header] = [_paired_cell(metric, row) for _, row in table.iterrows()]
+        out["pairs"] = table["pairs"]
     if "energy_x_min" in table:
         out["energy_x min–max"] = [f"{lo:.3g}–{hi:.3g}" for lo, hi in zip(table["energy_x_min"], table["energy_x_max"])]
         out["energy_x min / max model"] = [f"{_tied(lo)} / {_tied(hi)}" for lo, hi in
                                            zip(table["energy_x_min_model"], table["energy_x_max_model"])]
     out["n"] = table["n"]
     return out.rename(columns=ENERGY_HEADER)
+
+
+def _paired_cell(metric: str, row) -> str:
+    """'+d ± ci', '+d ± ci (n.s.)', '+d (1 pair, n.s.)' or 'no common seeds' (accuracy in pp, energy in µJ)."""
+    pairs, diff, half = int(row["pairs"]), row[f"{metric}_diff"], row[f"{metric}_diff_ci"]
+    if pairs == 0:
+        return "no common seeds"
+    scale = (lambda v: f"{v / 1e6:.3g}") if metric == "energy_pj" else (lambda v: f"{v:.1f}")
+    sign = "+" if diff >= 0 else "-"
+    mean = sign + scale(abs(diff))
+    if pairs == 1:
+        return f"{mean} (1 pair, n.s.)"
+    return f"{mean} ± {scale(half)}" + ("" if row[f"{metric}_diff_resolved"] else " (n.s.)")
 
 
 def _tied(models: str) -> str:
