@@ -107,7 +107,6 @@ def run_neurobench(w):
     hooks removed), as in tests/test_field_models.py: NeuroBench's data are [B, T, ...]; a TB model
     gets them transposed back; a model returning (spikes, membranes) is scored on its spikes."""
     import snntorch
-    from neurobench.metrics.workload import ActivationSparsity, SynapticOperations
     from neurobench.models import NeuroBenchModel
 
     net, tb = w.model, w.layout == "TB"
@@ -126,18 +125,7 @@ def run_neurobench(w):
             return net
 
     x = _single(w.inputs)
-    model = _Wrapped()
-    synops, sparsity = SynapticOperations(), ActivationSparsity()
-    model.register_hooks()
-    try:
-        data = (x.transpose(0, 1) if tb else x, torch.zeros(x.shape[1] if tb else x.shape[0]))
-        with torch.no_grad():
-            preds = model(data[0])
-            ops = synops(model, preds, data)
-            sp = sparsity(model, preds, data)
-    finally:
-        model.cleanup_hooks()
-    return {**ops, "ActivationSparsity": sp}
+    return po.neurobench_counts(_Wrapped(), x.transpose(0, 1) if tb else x)
 
 
 VARIANTS = {"plain": run_plain, "ashbench": run_ashbench, "sj_opcount": run_sj_opcount, "fvcore": run_fvcore,

@@ -143,7 +143,6 @@ def _neurobench_available() -> str | None:
 
 def run_neurobench(net, x):
     """What Benchmark.run does for one batch, minus the DataLoader/tqdm: hooks, forward, metrics."""
-    from neurobench.metrics.workload import ActivationSparsity, SynapticOperations
     from neurobench.models import NeuroBenchModel
 
     class _TBModel(NeuroBenchModel):  # NeuroBench feeds [B, T, ...]; the net wants [T, B, ...]
@@ -158,11 +157,18 @@ def run_neurobench(net, x):
         def __net__(self):
             return self.net
 
-    model = _TBModel(net)
+    return neurobench_counts(_TBModel(net), x.transpose(0, 1))
+
+
+def neurobench_counts(model, batch_first) -> dict:
+    """NeuroBench's SynapticOperations and ActivationSparsity of a wrapped ``model`` on one batch-first
+    input (hooks registered around the forward and removed)."""
+    from neurobench.metrics.workload import ActivationSparsity, SynapticOperations
+
     synops, sparsity = SynapticOperations(), ActivationSparsity()
+    data = (batch_first, torch.zeros(batch_first.shape[0]))
     model.register_hooks()
     try:
-        data = (x.transpose(0, 1), torch.zeros(x.shape[1]))
         with torch.no_grad():
             preds = model(data[0])
             ops = synops(model, preds, data)

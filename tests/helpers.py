@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import textwrap
 from dataclasses import dataclass
 
 from ashbench.cli import main
@@ -31,3 +32,24 @@ def run_cli(*args) -> CliResult:
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
         code = main([str(a) for a in args])
     return CliResult(code, out.getvalue(), err.getvalue())
+
+
+FAST = '{ "train.steps" = 2, "data.n_train" = 32, "data.n_test" = 16, "data.n_val" = 8 }'
+
+
+def sweep_spec(tmp_path, grid: str, name: str = "s", extra: str = ""):
+    """A tiny sweep spec file (base test-tiny, 2 training steps, results and runs under tmp_path) with
+    the given [grid] lines."""
+    text = textwrap.dedent(f"""\
+        name = "{name}"
+        base = "test-tiny"
+        output = "{tmp_path / 'results'}"
+        work_dir = "{tmp_path / 'runs'}"
+        energy_models = ["45nm-fp32"]
+        set = {FAST}
+        {extra}
+        [grid]
+        """) + grid
+    path = tmp_path / f"{name}.toml"
+    path.write_text(text)
+    return path

@@ -6,12 +6,12 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 
 import pytest
 from helpers import run_cli
+from helpers import sweep_spec as _spec
 
 from ashbench.sweeps.runs_table import read_rows
 
@@ -19,24 +19,10 @@ pytestmark = pytest.mark.ray
 needs_ray = pytest.mark.skipif(importlib.util.find_spec("ray") is None,
                                reason="ray is not installed (pip install 'ashbench[ray]')")
 TIMING = {"train_s", "eval_s"}
-FAST = '{ "train.steps" = 2, "data.n_train" = 32, "data.n_test" = 16, "data.n_val" = 8 }'
 RAY_PROCESSES = ("raylet", "gcs_server", "ray::", "default_worker.py", "runtime_env/agent", "dashboard/agent",
                  "log_monitor.py", "monitor.py")
 
 
-def _spec(tmp_path, grid, name="s"):
-    text = textwrap.dedent(f"""\
-        name = "{name}"
-        base = "test-tiny"
-        output = "{tmp_path / 'results'}"
-        work_dir = "{tmp_path / 'runs'}"
-        energy_models = ["45nm-fp32"]
-        set = {FAST}
-        [grid]
-        """) + grid
-    path = tmp_path / f"{name}.toml"
-    path.write_text(text)
-    return path
 
 
 def _ray_pids() -> set:

@@ -4,33 +4,15 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 
 import pytest
 from helpers import run_cli
+from helpers import sweep_spec as _spec
 
 from ashbench.errors import ConfigError
 from ashbench.sweeps.runs_table import read_rows
 from ashbench.sweeps.spec import AXES, expand, load_spec
-
-FAST = '{ "train.steps" = 2, "data.n_train" = 32, "data.n_test" = 16, "data.n_val" = 8 }'
-
-
-def _spec(tmp_path, grid, name="s", extra=""):
-    text = textwrap.dedent(f"""\
-        name = "{name}"
-        base = "test-tiny"
-        output = "{tmp_path / 'results'}"
-        work_dir = "{tmp_path / 'runs'}"
-        energy_models = ["45nm-fp32"]
-        set = {FAST}
-        {extra}
-        [grid]
-        """) + grid
-    path = tmp_path / f"{name}.toml"
-    path.write_text(text)
-    return path
 
 
 def test_expand_grid_and_explicit_runs(tmp_path):

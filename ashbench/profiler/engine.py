@@ -41,6 +41,7 @@ class _Run:
     def __init__(self, model, semantics, strict: bool, extra_neuron_types=()):
         self.strict = strict
         self.semantics = semantics
+        self.sums_carry_events = semantics.kind in ("auto", "multi")  # a sum of spikes is a count of events
         self.extra_neuron_types = tuple(extra_neuron_types)
         self.neuron_classes = neuron_types() + self.extra_neuron_types
         self.stack: list[str] = []
@@ -130,8 +131,7 @@ class _Run:
             return
         if rule != "free":
             self._count(func, rule, args, kwargs, out)
-        operands = event_operands(func, args, kwargs, self.semantics.max_events is None
-                                  or self.semantics.kind == "multi")
+        operands = event_operands(func, args, kwargs, self.sums_carry_events)
         if operands is not None:
             self.tracker.propagate(operands, out)
 
