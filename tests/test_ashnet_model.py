@@ -121,7 +121,7 @@ def test_vl_same_seed_same_initial_weights():
     ("model.vision_width=0", "model.vision_width=0"),
     ("loss.itc_weight=-0.5", "loss.itc_weight=-0.5; it must be >= 0"),
     ("loss.firing_rate_weight=-1", "loss.firing_rate_weight"),
-    ("model.neuron=hh", "valid values: if, lif, plif"),
+    ("model.neuron=hh", "valid values: if, lif, plif, relu"),
     ("model.timesteps=two", "needs a int"),
     ("model.timesteps", "is not key=value"),
     # non-finite floats are errors (NaN passed every >= bound before)

@@ -182,6 +182,8 @@ PROFILE = {"model": "m", "timesteps": 3, "layers": [
     {"module": "lif", "branch": "neuron", "dense_macs": 0, "macs": 0, "synops": 0, "firing_rate": 0.2,
      "firing_rate_per_step": [0.1, 0.2, 0.3]}]}
 PLOT_SAMPLES = {
+    "curves": (([{"name": "a", "mode": "hybrid", "train": [(1, 5.0), (2, 4.0)], "val": [(2, 30.0)],
+                  "metric": "retrieval_truth.mean_recall", "selected_step": 2}],), {}),
     "sparsity-bars": ((PROFILE,), {}),
     "sparsity-heatmap": ((PROFILE,), {}),
     "raster": (({"layer": "lif", "times": [0, 1, 2], "neurons": [0, 3, 1], "n_neurons": 4, "timesteps": 3},), {}),
@@ -215,5 +217,5 @@ def test_save_drops_an_image_extension_from_the_stem(tmp_path):
 
 
 def test_unknown_plot_kind_names_the_valid_ones():
-    with pytest.raises(InputError, match="unknown plot kind 'pie'; valid plot kinds: breakdown, pareto, raster"):
+    with pytest.raises(InputError, match="unknown plot kind 'pie'; valid plot kinds: breakdown, curves, pareto, raster"):
         PLOTS.get("pie")

@@ -40,7 +40,8 @@ class ModelConfig:
     vision: Literal["conv", "vit"] = "conv"  # conv stem, or patch-embedding transformer
     vision_width: int = spec(96, ge=1)  # features of the ANN (concrete) branch
     vision_depth: int = spec(4, ge=1)  # conv: stride-2 conv layers; vit: transformer layers
-    patch_size: int = spec(8, ge=1)  # pixels per patch side (vit, and the snn-mode minimal stem)
+    patch_size: int = spec(8, ge=1)  # pixels per patch side (vit, and the snn-mode patch stem)
+    snn_stem: Literal["patch", "conv"] = "patch"  # snn mode: one patchify layer, or the conv stem with spiking neurons
     vision_heads: int = spec(4, ge=1)  # attention heads of the vit stem
     snn_width: int = spec(128, ge=1)  # features of the spiking (abstract) branch
     snn_depth: int = spec(2, ge=1)  # spiking MLP blocks
@@ -94,6 +95,13 @@ class DataConfig:
     cache_dir: str = ""  # where rendered tensors are cached; "" keeps them in memory only
 
 
+# Validation metrics (``section.key`` of a retrieval report; all percentages, higher is better) that
+# train.select_metric may name.
+VAL_METRICS = tuple(f"{section}.{key}" for section in ("retrieval", "retrieval_truth")
+                    for key in ("mean_recall", "i2t_r1", "i2t_r5", "i2t_r10", "t2i_r1", "t2i_r5", "t2i_r10")) + (
+    "hard_negative_accuracy", "hard_negative_accuracy_itm")
+
+
 @dataclass
 class TrainConfig:
     """Optimisation (AdamW, linear warm-up then cosine decay to 0)."""
@@ -107,6 +115,12 @@ class TrainConfig:
     log_every: int = spec(25, ge=1)  # steps between lines of metrics.jsonl
     checkpoint_every: int = spec(200, ge=1)  # steps between checkpoints (last.pt)
     threads: int = spec(0, ge=0)  # torch CPU threads; 0 leaves torch's default
+    # Convergence: validation during training, checkpoint selection on it, early stopping (never on test).
+    eval_every: int = spec(100, ge=0)  # steps between evaluations on the val split (and the last step); 0: last only
+    # the val metric (higher is better) whose best evaluated step model.pt holds; it drives early stopping
+    select_metric: str = spec("retrieval_truth.mean_recall", choices=VAL_METRICS)
+    patience: int = spec(0, ge=0)  # evaluations in a row without improvement that stop the run; 0: never stop early
+    min_delta: float = spec(0.0, ge=0)  # an evaluation improves when it beats the best so far by more than this
 
 
 @dataclass
@@ -139,13 +153,53 @@ def _tiny(mode: str) -> dict:
     }
 
 
+@dataclass(frozen=True)
+class Baseline:
+    """A controlled arm of the reference comparison: config overrides on the hybrid default and
+    the one factor it isolates (``controls``)."""
+
+    overrides: dict
+    controls: str
+
+
+BASELINES: Registry[Baseline] = Registry("arm", ConfigError)
+BASELINES.register("hybrid", Baseline({}, "the model under study: V = F_ann + r * E_snn, all four objectives"))
+BASELINES.register("ann", Baseline(
+    {"model": {"mode": "ann"}, "loss": {"stua_weight": 0.0}},
+    "the concrete encoder alone (V = F_ann), ITC + hard negatives + ITM: what the spiking branch adds"))
+BASELINES.register("ann-aux", Baseline(
+    {"model": {"mode": "ann"}},
+    "the ANN with STUA's loss on its own latent (F_ann through its own head, text detached): whether a "
+    "hybrid gain is only the extra alignment loss"))
+BASELINES.register("ann-twin", Baseline(
+    {"model": {"neuron": "relu", "timesteps": 1}},
+    "the hybrid with ReLU in place of the spiking neurons and T = 1: the same topology, parameters and "
+    "losses, continuous activations; whether spiking (not the extra branch) matters"))
+BASELINES.register("ann-wide", Baseline(
+    {"model": {"mode": "ann", "vision_width": 128}, "loss": {"stua_weight": 0.0}},
+    "the ANN widened to the hybrid's image-side parameters (vision_width 128: 520,224 vs 522,457); it has "
+    "more MACs (12.9 M vs 8.2 M per image): whether a hybrid gain is only capacity"))
+BASELINES.register("snn", Baseline(
+    {"model": {"mode": "snn"}},
+    "the spiking encoder alone on a one-layer patchify stem (V = E_snn): no ANN hierarchy"))
+BASELINES.register("snn-conv", Baseline(
+    {"model": {"mode": "snn", "snn_stem": "conv"}},
+    "the spiking encoder on the ANN stem's conv hierarchy with spiking neurons (V = E_snn): spiking "
+    "with the same spatial hierarchy as the ANN"))
+
+
+def _merge(base: dict, extra: dict) -> dict:
+    return {k: {**base.get(k, {}), **extra.get(k, {})} for k in {*base, *extra}}
+
+
 PRESETS: Registry[dict] = Registry("config", ConfigError)
 PRESETS.register("ashnet-default", {})
-PRESETS.register("ashnet-ann", {"model": {"mode": "ann"}})
-PRESETS.register("ashnet-snn", {"model": {"mode": "snn"}})
+for _arm in BASELINES.names():
+    if _arm != "hybrid":
+        PRESETS.register(f"ashnet-{_arm}", BASELINES.get(_arm).overrides)
 PRESETS.register("test-tiny", _tiny("hybrid"))
-PRESETS.register("test-tiny-ann", _tiny("ann"))
-PRESETS.register("test-tiny-snn", _tiny("snn"))
+for _arm in ("ann", "ann-aux", "ann-twin", "snn", "snn-conv"):
+    PRESETS.register(f"test-tiny-{_arm}", _merge(_tiny("hybrid"), BASELINES.get(_arm).overrides))
 
 
 def config_names() -> list[str]:
@@ -255,9 +309,12 @@ def validate(cfg: VLConfig) -> VLConfig:
 
 def _check_shapes(cfg: VLConfig) -> None:
     m, size = cfg.model, cfg.data.image_size
-    if (m.vision == "vit" or m.mode == "snn") and size % m.patch_size:
+    snn_patch = m.mode == "snn" and m.snn_stem == "patch"
+    if m.snn_stem == "conv" and m.mode != "snn":
+        raise ConfigError(f"model.snn_stem=conv needs model.mode=snn (mode {m.mode} has the ANN stem)")
+    if (m.vision == "vit" or snn_patch) and size % m.patch_size:
         raise ConfigError(f"data.image_size={size} is not a multiple of model.patch_size={m.patch_size}")
-    if m.vision == "conv" and m.mode != "snn" and size % 2 ** m.vision_depth:
+    if m.vision == "conv" and not snn_patch and size % 2 ** m.vision_depth:
         raise ConfigError(f"data.image_size={size} is not a multiple of 2**model.vision_depth={2 ** m.vision_depth}")
     for width, heads in (("vision_width", "vision_heads"), ("snn_width", "snn_heads"),
                          ("text_width", "text_heads"), ("embed_dim", "itm_heads")):

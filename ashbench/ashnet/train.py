@@ -6,14 +6,28 @@ uninterrupted one exactly. Under ``torchrun`` (WORLD_SIZE > 1) the model is wrap
 DistributedDataParallel (gloo on CPU, nccl on CUDA) and each rank takes its slice of the global
 batch; only rank 0 writes logs and checkpoints.
 
-Outputs in ``out_dir``: ``metrics.jsonl`` (one JSON object per logged step, plus a final
-``"event": "val"`` line), ``last.pt`` (periodic and final checkpoint with optimizer state) and
-``model.pt`` (the final checkpoint without optimizer state: the shippable one).
+Convergence: every ``train.eval_every`` steps and at the last step, when the data has a val split,
+the model is evaluated on it (``validation_report``: the retrieval report without bootstrap
+intervals, under ``fork_rng`` so the training's random stream is untouched) and an ``"event": "val"``
+line is logged. The step with the best ``train.select_metric`` (improvement: more than
+``train.min_delta`` above the best so far) is the selected one; after ``train.patience`` evaluations
+in a row without improvement the run stops early (0: never). Selection is on val only, never test.
+
+Outputs in ``out_dir``: ``metrics.jsonl`` (one JSON object per logged step, and one ``"event": "val"``
+line per evaluation), ``last.pt`` (periodic and final checkpoint with optimizer state; its metrics
+hold the selection state, so a resumed run selects and stops as an uninterrupted one), ``best.pt``
+(the best evaluated weights so far, while an evaluation before the last step is the best) and
+``model.pt`` (the selected weights without optimizer state: the shippable one; its metrics give
+``selected_step``, ``stopped_step``, the selection metric and value, and the val report). Each
+checkpoint that names a new best is written to ``last.pt`` before ``best.pt``, so ``best.pt`` never
+holds a step that ``last.pt`` does not know; when the selected step is the last one, ``best.pt``
+is removed at the end (``model.pt`` and ``last.pt`` hold those weights).
 """
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import math
 import os
@@ -36,7 +50,14 @@ from ashbench.ashnet.checkpoint import (
 from ashbench.ashnet.config import VLConfig, apply_overrides, load_config
 from ashbench.ashnet.data import has_split, load_split
 from ashbench.ashnet.data.tokenizer import WordTokenizer
-from ashbench.ashnet.evaluate import retrieval_report
+from ashbench.ashnet.evaluate import (
+    embed_split,
+    firing_rates,
+    hard_negative_accuracy,
+    hard_negative_scores,
+    recall_at_k,
+    truth_aware_recall_at_k,
+)
 from ashbench.ashnet.model import build_model
 from ashbench.ashnet.objectives import VLObjective
 from ashbench.errors import AshbenchError, CheckpointError, ConfigError, InputError
@@ -58,28 +79,36 @@ class TrainResult:
     steps: int
     wall_s: float
     last: dict = field(default_factory=dict)  # the last logged training record
-    val: dict = field(default_factory=dict)  # retrieval report on the validation split
-    model: torch.nn.Module | None = None
+    val: dict = field(default_factory=dict)  # validation report of the selected step ({}: no val split)
+    model: torch.nn.Module | None = None  # the selected weights, in eval mode
+    selected_step: int = 0  # the step whose weights model.pt holds (the best on val; the last without val)
+    stopped_step: int = 0  # the last step trained: train.steps, or where early stopping ended the run
+    early_stopped: bool = False
+    select_metric: str = ""
+    select_value: float | None = None  # the selected step's value of select_metric (None: no val split)
 
     def to_dict(self) -> dict:
         return {"out_dir": self.out_dir, "checkpoint": self.checkpoint, "steps": self.steps,
-                "wall_s": self.wall_s, "last": self.last, "val": self.val}
+                "wall_s": self.wall_s, "last": self.last, "val": self.val, "selected_step": self.selected_step,
+                "stopped_step": self.stopped_step, "early_stopped": self.early_stopped,
+                "select_metric": self.select_metric, "select_value": self.select_value}
 
 
 @dataclass
 class Batch:
-    images: torch.Tensor
-    ids: torch.Tensor
-    pos: torch.Tensor
-    hard_ids: torch.Tensor | None
-    hard_owner: torch.Tensor | None
+    images: torch.Tensor  # uint8 [B, 3, H, W], distinct images
+    ids: torch.Tensor  # [B, L] one caption per image
+    pos: torch.Tensor  # bool [B, B]: caption j is the same string as image i's caption
+    hard_ids: torch.Tensor | None  # [H, L] hard negative captions
+    hard_owner: torch.Tensor | None  # [H] the batch row whose caption each was made from
+    hard_mask: torch.Tensor | None = None  # bool [B, H]: hard caption h is the same string as row i's caption
 
 
 class TextBank:
     """Tokenised captions and hard negatives of a split, indexed by (image, caption)."""
 
     def __init__(self, split, tokenizer: WordTokenizer, max_len: int):
-        self.captions = split.captions
+        self.captions, self.negatives = split.captions, split.negatives
         self.ids = [tokenizer.encode(caps, max_len) for caps in split.captions]
         self.neg_ids = [[tokenizer.encode(ns, max_len) if ns else None for ns in per_image]
                         for per_image in split.negatives]
@@ -111,21 +140,27 @@ def make_batch(bank: TextBank, images: torch.Tensor, cfg: VLConfig, step: int, r
     caps = [p[0] % len(bank.ids[i]) for i, p in zip(idx, picks)]
     texts = [bank.captions[i][c] for i, c in zip(idx, caps)]
     pos = torch.tensor([[a == t for t in texts] for a in texts])
-    hard_ids, hard_owner = _hard_negatives(bank, idx, caps, picks) if cfg.loss.hard_negatives else (None, None)
+    hard_ids = hard_owner = hard_mask = None
+    if cfg.loss.hard_negatives:
+        hard_ids, hard_owner, hard_texts = _hard_negatives(bank, idx, caps, picks)
+        hard_mask = torch.tensor([[a == h for h in hard_texts] for a in texts], dtype=torch.bool)
     ids = torch.stack([bank.ids[i][c] for i, c in zip(idx, caps)])
-    return Batch(images[idx], ids, pos, hard_ids, hard_owner)
+    return Batch(images[idx], ids, pos, hard_ids, hard_owner, hard_mask)
 
 
 def _hard_negatives(bank, idx, caps, picks):
-    rows, owners = [], []
+    """One hard negative per batch caption that has any: (token ids [H, L], owner rows [H], texts)."""
+    rows, owners, texts = [], [], []
     for row, (i, c, p) in enumerate(zip(idx, caps, picks)):
         negs = bank.neg_ids[i][c] if c < len(bank.neg_ids[i]) else None
         if negs is not None:
-            rows.append(negs[p[1] % negs.shape[0]])
+            pick = p[1] % negs.shape[0]
+            rows.append(negs[pick])
             owners.append(row)
+            texts.append(bank.negatives[i][c][pick])
     if not rows:
-        return None, None
-    return torch.stack(rows), torch.tensor(owners, dtype=torch.long)
+        return None, None, []
+    return torch.stack(rows), torch.tensor(owners, dtype=torch.long), texts
 
 
 def _setup_distributed() -> tuple[int, int, torch.device]:
@@ -172,13 +207,62 @@ def _config_differences(a: dict, b: dict) -> list[str]:
     return [f"{s}.{k}" for s in a if isinstance(a[s], dict) for k in a[s] if a[s][k] != b.get(s, {}).get(k)]
 
 
+def metric_value(report: dict, name: str) -> float:
+    """The value of validation metric ``name`` (``section.key`` or ``key``) in a report; NaN when absent."""
+    value = report
+    for part in name.split("."):
+        value = value.get(part) if isinstance(value, dict) else None
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else float("nan")
+
+
+@dataclass
+class Selection:
+    """Checkpoint selection on the val split and early stopping. Stored in last.pt's metrics
+    (``"selection"``), so a resumed run selects and stops as an uninterrupted one."""
+
+    best_step: int = 0  # the best evaluated step so far (0: no evaluation with a finite value yet)
+    best_value: float | None = None  # its value of train.select_metric
+    best_val: dict = field(default_factory=dict)  # its validation report
+    bad_evals: int = 0  # evaluations since the last improvement
+    stopped_step: int = 0  # the step where early stopping ended the run (0: it did not)
+
+    def update(self, step: int, report: dict, cfg) -> bool:
+        """Record the evaluation of ``step`` (``cfg``: the train section); True when it is the new best.
+        A NaN value never improves."""
+        value = metric_value(report, cfg.select_metric)
+        if math.isfinite(value) and (self.best_value is None or value > self.best_value + cfg.min_delta):
+            self.best_step, self.best_value, self.best_val, self.bad_evals = step, value, report, 0
+            return True
+        self.bad_evals += 1
+        if cfg.patience and self.bad_evals >= cfg.patience:
+            self.stopped_step = step
+        return False
+
+    @classmethod
+    def from_metrics(cls, metrics, path) -> "Selection":
+        """The state saved in a checkpoint's metrics (a fresh one when it has none: an older checkpoint)."""
+        saved = metrics.get("selection") if isinstance(metrics, dict) else None
+        if saved is None:
+            return cls()
+        try:
+            sel = cls(**saved)
+            ints = (sel.best_step, sel.bad_evals, sel.stopped_step)
+            if not all(isinstance(v, int) and v >= 0 for v in ints) or not isinstance(sel.best_val, dict) or not (
+                    sel.best_value is None or isinstance(sel.best_value, (int, float))):
+                raise TypeError("bad field values")
+        except TypeError as exc:
+            raise CheckpointError(f"checkpoint {path} holds a malformed selection state: {exc}") from None
+        return sel
+
+
 @dataclass
 class Resumed:
-    """Where a run continues: the checkpoint's step, vocabulary and training seconds so far."""
+    """Where a run continues: the checkpoint's step, vocabulary, training seconds so far and selection state."""
 
     step: int = 0
     tokenizer: WordTokenizer | None = None
     elapsed_s: float = 0.0
+    selection: Selection = field(default_factory=Selection)
 
 
 def _resume(path: Path, cfg: VLConfig, model, optimizer) -> Resumed:
@@ -195,7 +279,27 @@ def _resume(path: Path, cfg: VLConfig, model, optimizer) -> Resumed:
     if "optimizer" in data:
         load_optimizer_state(optimizer, data["optimizer"], path)
     elapsed = data["metrics"].get("elapsed_s", 0.0) if isinstance(data.get("metrics"), dict) else 0.0
-    return Resumed(data["step"], tokenizer, float(elapsed) if isinstance(elapsed, (int, float)) else 0.0)
+    return Resumed(data["step"], tokenizer, float(elapsed) if isinstance(elapsed, (int, float)) else 0.0,
+                   Selection.from_metrics(data.get("metrics"), path))
+
+
+def _check_best(out: Path, cfg: VLConfig, tokenizer, model, resumed: Resumed) -> None:
+    """Before training (rank 0): a fresh run removes an older run's best.pt; a resumed one needs best.pt
+    to hold the selected step when that is earlier than last.pt's, and rewrites it from last.pt's weights
+    when they are the best (a kill between writing last.pt and best.pt leaves an older best.pt)."""
+    best, sel = out / "best.pt", resumed.selection
+    if resumed.step == 0:
+        best.unlink(missing_ok=True)
+        return
+    if not sel.best_step:
+        return
+    step = load_checkpoint(best)["step"] if best.exists() else None
+    if sel.best_step == resumed.step:
+        if step != sel.best_step and resumed.step < cfg.train.steps and not sel.stopped_step:
+            save_checkpoint(best, _payload(cfg, tokenizer, model, resumed.step, metrics={"val": sel.best_val}))
+    elif step != sel.best_step:
+        raise CheckpointError(f"cannot resume from {out / 'last.pt'}: its selected step {sel.best_step} needs "
+                              f"{best}, which " + ("is missing" if step is None else f"holds step {step}"))
 
 
 def _payload(cfg, tokenizer, model, step, optimizer=None, metrics=None) -> dict:
@@ -248,9 +352,14 @@ def _train(cfg: VLConfig, out: Path, resume: bool, callback) -> TrainResult:
     if world > 1:
         runner = torch.nn.parallel.DistributedDataParallel(objective, find_unused_parameters=True)
     bank = TextBank(split, tokenizer, cfg.model.max_text_len)
+    val = None
+    if has_split(cfg.data, "val"):
+        val = load_split(cfg.data, "val") if rank == 0 else True  # other ranks only follow rank 0's stop
+    if rank == 0:
+        _check_best(out, cfg, tokenizer, model, resumed)
     last = _loop(cfg, runner, model, optimizer, bank, split.images, tokenizer, out, resumed, rank, world, device,
-                 callback)
-    return _finish(cfg, model, tokenizer, out, last, rank, device)
+                 callback, val)
+    return _finish(cfg, model, tokenizer, out, last, rank, resumed.selection)
 
 
 def _prepare_out(out: Path) -> None:
@@ -263,20 +372,21 @@ def _prepare_out(out: Path) -> None:
     except OSError as exc:
         raise InputError(f"cannot create run folder {out}: {exc.strerror}") from None
     check_output_path(out / "metrics.jsonl")
-    for stale in [*out.glob(".last.pt.*"), *out.glob(".model.pt.*")]:
+    for stale in [*out.glob(".last.pt.*"), *out.glob(".model.pt.*"), *out.glob(".best.pt.*")]:
         stale.unlink(missing_ok=True)
 
 
 def _resume_log(path: Path, start: int) -> dict:
-    """Make the log that of an uninterrupted run up to step ``start``: keep the training records of
-    steps <= start (a killed run may have logged later steps; a finished one its validation line).
-    Returns the last kept record ({} for a fresh run)."""
+    """Make the log that of an uninterrupted run up to step ``start``: keep the training records and
+    validation lines of steps <= start (a killed run may have logged later steps). Returns the last
+    kept training record ({} for a fresh run)."""
     if start == 0:
         path.unlink(missing_ok=True)
         return {}
-    kept = [rec for rec in _read_jsonl(path) if "event" not in rec and rec.get("step", 0) <= start]
+    kept = [rec for rec in _read_jsonl(path) if rec.get("event", "val") == "val" and rec.get("step", 0) <= start]
     write_atomic(path, "".join(json.dumps(rec) + "\n" for rec in kept))
-    return kept[-1] if kept else {}
+    training = [rec for rec in kept if "event" not in rec]
+    return training[-1] if training else {}
 
 
 def _read_jsonl(path: Path) -> list[dict]:
@@ -292,27 +402,43 @@ def _read_jsonl(path: Path) -> list[dict]:
 
 
 def _loop(cfg, runner, model, optimizer, bank, images, tokenizer, out, resumed, rank, world, device,
-          callback) -> dict:
-    """Train steps start+1..steps. A checkpoint is written only once its weights have given a
-    finite loss at the next step (or the run ends, or the user interrupts it), so that after a
-    divergence ``last.pt`` is a point a smaller learning rate can resume from."""
+          callback, val) -> dict:
+    """Train steps start+1..steps (or until early stopping), evaluating on ``val`` (the val split on
+    rank 0, None without one) at the evaluation steps. A checkpoint is written only once its weights
+    have given a finite loss at the next step (or the run ends, or the user interrupts it), so that
+    after a divergence ``last.pt`` is a point a smaller learning rate can resume from. A step whose
+    evaluation is the new best is also checkpointed, and (before the last step) written to best.pt too."""
     started = time.perf_counter() - resumed.elapsed_s
     last = _resume_log(out / "metrics.jsonl", resumed.step) if rank == 0 else {}
+    sel, steps = resumed.selection, cfg.train.steps
     model.train()
-    pending = []  # at most one checkpoint whose weights have not yet given a finite loss
+    pending = []  # at most one (checkpoint, also best.pt?) whose weights have not yet given a finite loss
     try:
-        for step in range(resumed.step + 1, cfg.train.steps + 1):
+        for step in range(resumed.step + 1, (resumed.step if sel.stopped_step else steps) + 1):
             losses = _step(cfg, runner, model, optimizer, bank, images, step, rank, world, device, out)
             _save_pending(pending, out)
             rec = _record(step, cfg, losses, model, started)
-            if rank == 0 and (step % cfg.train.log_every == 0 or step == cfg.train.steps):
+            logged = step % cfg.train.log_every == 0 or step == steps
+            if rank == 0 and logged:
                 _append_jsonl(out / "metrics.jsonl", rec)
                 last = rec
-            if rank == 0 and (step % cfg.train.checkpoint_every == 0 or step == cfg.train.steps):
+            improved = stop = False
+            if val is not None and ((cfg.train.eval_every and step % cfg.train.eval_every == 0) or step == steps):
+                if rank == 0:
+                    improved = _evaluate(cfg, model, val, tokenizer, device, step, sel, out)
+                stop = _agree(sel.stopped_step == step, world, device)
+            if rank == 0 and stop and not logged:  # the last step trained is always logged
+                _append_jsonl(out / "metrics.jsonl", rec)
+                last = rec
+            if rank == 0 and (step % cfg.train.checkpoint_every == 0 or step == steps or improved or stop):
                 _check_finite_weights(model, step, out)
-                pending.append(copy.deepcopy(_payload(cfg, tokenizer, model, step, optimizer, rec)))
+                metrics = {**rec, "selection": dataclasses.asdict(sel)}
+                pending.append((copy.deepcopy(_payload(cfg, tokenizer, model, step, optimizer, metrics)),
+                                improved and step < steps))
             if callback is not None:
                 callback(rec)
+            if stop:
+                break
     except KeyboardInterrupt:  # stopped by the user, not diverged: keep the latest checkpoint
         _save_pending(pending, out)
         raise
@@ -321,13 +447,62 @@ def _loop(cfg, runner, model, optimizer, bank, images, tokenizer, out, resumed, 
 
 
 def _save_pending(pending: list, out: Path) -> None:
+    """Write the pending checkpoint to last.pt and then, when it is a new best, to best.pt (without
+    optimizer state): best.pt never holds a step that last.pt's selection state does not name."""
     while pending:
-        save_checkpoint(out / "last.pt", pending.pop())
+        payload, best = pending.pop()
+        save_checkpoint(out / "last.pt", payload)
+        if best:
+            save_checkpoint(out / "best.pt", {k: v for k, v in payload.items() if k != "optimizer"})
+
+
+def _evaluate(cfg, model, val, tokenizer, device, step: int, sel: Selection, out: Path) -> bool:
+    """Evaluate on the val split, log the ``"event": "val"`` line and update ``sel``; True on a new best."""
+    report = validation_report(model, val, tokenizer, cfg.model.max_text_len, device, seed=cfg.train.seed)
+    improved = sel.update(step, report, cfg.train)
+    _append_jsonl(out / "metrics.jsonl", {"event": "val", "step": step, "mode": cfg.model.mode,
+                                          "select_metric": cfg.train.select_metric,
+                                          "select_value": metric_value(report, cfg.train.select_metric),
+                                          "best_step": sel.best_step, "improved": improved,
+                                          "stop": sel.stopped_step == step, **report})
+    return improved
+
+
+def _agree(flag: bool, world: int, device) -> bool:
+    """Rank 0's ``flag`` on every rank (rank 0 alone evaluates and decides to stop)."""
+    if world == 1:
+        return flag
+    shared = torch.tensor([int(flag)], device=device)
+    dist.broadcast(shared, src=0)
+    return bool(shared.item())
+
+
+def validation_report(model, split, tokenizer, max_len: int, device="cpu", *, seed: int = 0) -> dict:
+    """The retrieval report (``evaluate.retrieval_report``) without the bootstrap intervals, fast enough to
+    run during training: standard and truth-aware recalls, both hard-negative accuracies, firing rates.
+    Poisson encoding draws from the global RNG: it is seeded with ``seed`` inside ``fork_rng``, so the
+    training's random stream is left as it was, and the model's train/eval mode is restored."""
+    device = torch.device(device)
+    training = model.training
+    with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        torch.manual_seed(seed)
+        model.eval()
+        try:
+            emb = embed_split(model, split, tokenizer, max_len, device)
+            scores = hard_negative_scores(model, emb, tokenizer, max_len, device)
+        finally:
+            model.train(training)
+    sim, owners = emb["img"] @ emb["txt"].t(), emb["owners"]
+    return {"retrieval": recall_at_k(sim, owners),
+            "retrieval_truth": truth_aware_recall_at_k(sim, owners, emb["texts"]),
+            "hard_negative_accuracy": hard_negative_accuracy(*scores["itc"], scores["valid"]),
+            "hard_negative_accuracy_itm": hard_negative_accuracy(*scores["itm"], scores["valid"]),
+            "n_images": len(split), "n_captions": int(owners.numel()), "firing_rate": firing_rates(emb, model)}
 
 
 def compute_losses(runner, batch: Batch, generator: torch.Generator) -> dict:
     """One forward of the objective (separate so tests can inject a divergence)."""
-    return runner(batch.images, batch.ids, batch.pos, batch.hard_ids, batch.hard_owner, generator)
+    return runner(batch.images, batch.ids, batch.pos, batch.hard_ids, batch.hard_owner, generator, batch.hard_mask)
 
 
 def _step(cfg, runner, model, optimizer, bank, images, step, rank, world, device, out) -> dict:
@@ -369,12 +544,23 @@ def _append_jsonl(path: Path, record: dict) -> None:
         fh.write(json.dumps(record) + "\n")
 
 
-def _finish(cfg, model, tokenizer, out: Path, last: dict, rank: int, device) -> TrainResult:
+def _finish(cfg, model, tokenizer, out: Path, last: dict, rank: int, sel: Selection) -> TrainResult:
+    """model.pt = the selected weights (the best evaluated step; the last step without a val split)."""
     wall = last.get("elapsed_s", 0.0)
-    val = {}
-    if rank == 0 and has_split(cfg.data, "val"):
-        val = retrieval_report(model, load_split(cfg.data, "val"), tokenizer, cfg.model.max_text_len, device)
-        _append_jsonl(out / "metrics.jsonl", {"event": "val", "step": cfg.train.steps, **val})
+    end = sel.stopped_step or cfg.train.steps
+    selected = sel.best_step or end
     if rank == 0:
-        save_checkpoint(out / "model.pt", _payload(cfg, tokenizer, model, cfg.train.steps, metrics={"val": val}))
-    return TrainResult(str(out), str(out / "model.pt"), cfg.train.steps, wall, last, val, model.eval())
+        if selected != end:
+            data = load_checkpoint(out / "best.pt")
+            if data["step"] != selected:
+                raise CheckpointError(f"{out / 'best.pt'} holds step {data['step']}, not the selected step {selected}")
+            load_state(model, data["model"], out / "best.pt")
+        metrics = {"val": sel.best_val, "selected_step": selected, "stopped_step": end,
+                   "early_stopped": bool(sel.stopped_step), "select_metric": cfg.train.select_metric,
+                   "select_value": sel.best_value}
+        save_checkpoint(out / "model.pt", _payload(cfg, tokenizer, model, selected, metrics=metrics))
+        if selected == end:
+            (out / "best.pt").unlink(missing_ok=True)  # superseded: model.pt and last.pt hold the selected weights
+    return TrainResult(str(out), str(out / "model.pt"), end, wall, last, sel.best_val, model.eval(),
+                       selected_step=selected, stopped_step=end, early_stopped=bool(sel.stopped_step),
+                       select_metric=cfg.train.select_metric, select_value=sel.best_value)

@@ -9,7 +9,7 @@ import typer
 from ashbench.cli.options import check_at_least
 
 plot_app = typer.Typer(no_args_is_help=True,
-                       help="Figures: spike sparsity, rasters, accuracy vs energy, breakdowns.")
+                       help="Figures: spike sparsity, rasters, accuracy vs energy, breakdowns, learning curves.")
 
 
 def _echo_paths(paths: list[str]) -> None:
@@ -83,3 +83,15 @@ def plot_breakdown(
     parts = breakdown_table(load_runs(results), energy_model)
     data = {p: list(parts[p]) for p in ("ann", "snn", "neuron", "memory")}
     _echo_paths(energy_breakdown(data, list(parts["config"]), out, model=energy_model))
+
+
+@plot_app.command("curves")
+def plot_curves(
+    runs: List[str] = typer.Argument(..., help="Training run folders (with metrics.jsonl) and/or sweep work dirs."),
+    out: str = typer.Option("curves", "--out", "-o", help="Output path stem."),
+):
+    """Learning curves: training loss and the validation selection metric vs step, one line per run,
+    coloured by model mode, the selected (best-on-val) step marked."""
+    from ashbench.report.figures import learning_curves, read_learning_curves
+
+    _echo_paths(learning_curves(read_learning_curves(runs), out))

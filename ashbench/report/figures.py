@@ -15,7 +15,10 @@ or pyplot's state. The plot kinds are registered in ``PLOTS`` (name -> function)
   half-width over seeds) each point carries a vertical error bar of that half-width (none where it
   is NaN: a single seed);
 - ``breakdown`` (``energy_breakdown``): stacked bars of ANN compute / SNN synops / neuron updates
-  / memory.
+  / memory;
+- ``curves`` (``learning_curves``): learning curves of ASH-Nets training runs (``read_learning_curves``
+  reads their ``metrics.jsonl``): training loss and the validation selection metric vs step, one
+  line per run, coloured by model mode, the selected step marked with a star.
 
 Each of ``sparsity_bars``, ``sparsity_heatmap``, ``accuracy_vs_energy`` and ``energy_breakdown``
 draws with a ``<name>_figure`` function that returns the Figure (same arguments less ``out``);
@@ -25,6 +28,8 @@ draws with a ``<name>_figure`` function that returns the Figure (same arguments 
 from __future__ import annotations
 
 import io
+import json
+import math
 from pathlib import Path
 from typing import Callable
 
@@ -38,6 +43,7 @@ from ashbench.files import read_json, write_atomic
 from ashbench.registry import Registry
 
 COLOURS = {"ann": "#4C72B0", "snn": "#DD8452", "neuron": "#55A868", "mixed": "#8172B3", "memory": "#937860"}
+MODE_COLOURS = {"ann": COLOURS["ann"], "snn": COLOURS["snn"], "hybrid": COLOURS["mixed"]}  # learning curves
 FORMATS = ("png", "svg")
 PLOTS: Registry[Callable[..., list[str]]] = Registry("plot kind", InputError)
 
@@ -261,4 +267,136 @@ def energy_breakdown_figure(parts: dict, labels: list[str], *, model: str) -> Fi
     ax.set_ylabel("energy per sample (µJ)")
     ax.set_title(f"Energy breakdown per configuration ({model})")
     ax.legend(fontsize=8)
+    return fig
+
+
+def _run_folders(path: Path) -> list[Path]:
+    """A training run folder (with metrics.jsonl), or the run folders of a sweep's work dir (one or two
+    levels down: ``<work_dir>/<sweep>/<run>`` or ``<work_dir>/<sweep>``'s runs)."""
+    if not path.is_dir():
+        raise InputError(f"run folder not found: {path}")
+    if (path / "metrics.jsonl").is_file():
+        return [path]
+    for pattern in ("*/metrics.jsonl", "*/*/metrics.jsonl"):
+        found = sorted(log.parent for log in path.glob(pattern))
+        if found:
+            return found
+    raise ResultsError(f"{path} holds no metrics.jsonl (a training run folder or a sweep's work dir)")
+
+
+def _read_log(log: Path) -> list[dict]:
+    lines = log.read_text(encoding="utf-8").splitlines()
+    records = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            if number == len(lines):
+                break  # a line cut by a killed run
+            raise ResultsError(f"{log} line {number} is not JSON") from None
+        if not isinstance(record, dict):
+            raise ResultsError(f"{log} line {number} is not a JSON object")
+        records.append(record)
+    return records
+
+
+def _number(value) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _checkpoint_mode(folder: Path) -> str:
+    """The model mode in the run's checkpoint config (torch imported only here), or '?'."""
+    for name in ("model.pt", "last.pt"):
+        if (folder / name).is_file():
+            from ashbench.ashnet.checkpoint import load_checkpoint
+            from ashbench.errors import AshbenchError
+
+            try:
+                mode = load_checkpoint(folder / name)["config"].get("model", {}).get("mode")
+            except (AshbenchError, AttributeError):
+                continue
+            if isinstance(mode, str):
+                return mode
+    return "?"
+
+
+def read_learning_curve(folder: Path, name: str | None = None) -> dict:
+    """One run's curves from its metrics.jsonl: {'name', 'mode', 'train': [(step, loss)], 'val': [(step,
+    value)], 'metric', 'selected_step'}; ResultsError when the log is empty or has no training records."""
+    log = folder / "metrics.jsonl"
+    if not log.is_file():
+        raise ResultsError(f"{folder} holds no metrics.jsonl (a training run folder or a sweep's work dir)")
+    records = _read_log(log)
+    train = [(r["step"], _number(r.get("loss"))) for r in records if "event" not in r and _number(r.get("step"))]
+    train = [(s, v) for s, v in train if v is not None]
+    if not train:
+        raise ResultsError(f"{log} has no training records (step and loss)")
+    vals = [r for r in records if r.get("event") == "val" and _number(r.get("step"))]
+    val = [(r["step"], _number(r.get("select_value"))) for r in vals]
+    val = [(s, v) for s, v in val if v is not None and math.isfinite(v)]
+    modes = [r["mode"] for r in vals if isinstance(r.get("mode"), str)]
+    metrics = [r["select_metric"] for r in vals if isinstance(r.get("select_metric"), str)]
+    best = _number(vals[-1].get("best_step")) if vals else None
+    return {"name": name or folder.name, "mode": modes[-1] if modes else _checkpoint_mode(folder), "train": train,
+            "val": val, "metric": metrics[-1] if metrics else None,
+            "selected_step": int(best) if best else None}
+
+
+def read_learning_curves(paths: list[str]) -> list[dict]:
+    """The learning curves of run folders and sweep work dirs (see ``read_learning_curve``); a run found
+    under a sweep's work dir is named by its path below it. InputError/ResultsError (one line) on a path
+    that is not a folder, holds no metrics.jsonl, or a log without training records."""
+    if not paths:
+        raise InputError("no run folder given")
+    runs = []
+    for given in paths:
+        root = Path(given)
+        for folder in _run_folders(root):
+            runs.append(read_learning_curve(folder, None if folder == root else str(folder.relative_to(root))))
+    return runs
+
+
+@PLOTS.register("curves")
+def learning_curves(runs: list[dict], out: str) -> list[str]:
+    """The learning curves (``learning_curves_figure``) written to ``<out>.png/.svg``."""
+    return save(learning_curves_figure(runs), out)
+
+
+def learning_curves_figure(runs: list[dict]) -> Figure:
+    """``runs``: dicts of ``read_learning_curve``. Left: training loss vs step; right: the validation
+    selection metric vs step; one line per run, coloured by model mode (hybrid, ann, snn), the
+    selected step starred on the validation curve and dotted on the loss curve."""
+    if not runs:
+        raise ResultsError("no runs to plot")
+    fig = Figure(figsize=(12, 4.5))
+    FigureCanvasAgg(fig)
+    loss_ax, val_ax = fig.subplots(1, 2)
+    styles = ("-", "--", ":", "-.")
+    seen: dict[str, int] = {}
+    for run in runs:
+        colour = MODE_COLOURS.get(run["mode"], "grey")
+        style = styles[seen.get(run["mode"], 0) % len(styles)]
+        seen[run["mode"]] = seen.get(run["mode"], 0) + 1
+        label = f"{run['name']} ({run['mode']})"
+        steps, losses = zip(*run["train"])
+        loss_ax.plot(steps, losses, color=colour, linestyle=style, linewidth=1.2, label=label)
+        if run["val"]:
+            vsteps, values = zip(*run["val"])
+            val_ax.plot(vsteps, values, color=colour, linestyle=style, marker="o", markersize=3, label=label)
+        chosen = run["selected_step"]
+        if chosen is not None:
+            loss_ax.axvline(chosen, color=colour, linestyle=":", linewidth=0.8)
+            hits = [v for s, v in run["val"] if s == chosen]
+            if hits:
+                val_ax.scatter([chosen], hits[:1], marker="*", s=140, color=colour, edgecolors="black", zorder=3)
+    metrics = sorted({r["metric"] for r in runs if r["metric"]})
+    loss_ax.set_xlabel("step")
+    loss_ax.set_ylabel("training loss")
+    loss_ax.set_title("Training loss (dotted: selected step)")
+    loss_ax.grid(alpha=0.3)
+    loss_ax.legend(fontsize=7)
+    val_ax.set_xlabel("step")
+    val_ax.set_ylabel(f"validation {', '.join(metrics) or 'metric'} (%)")
+    val_ax.set_title("Validation (star: selected step)" if any(r["val"] for r in runs) else "No validation lines")
+    val_ax.grid(alpha=0.3)
     return fig

@@ -3,6 +3,12 @@
 Rows are only ever added by rewriting the whole file to a temporary file and renaming it over the
 old one, so a reader (or a sweep killed with SIGKILL) sees either the old or the new table, never
 half a row. Column ``schema`` identifies the format; a file of another schema is refused.
+
+The columns of a table are the union of its rows' columns (a row without one has an empty cell
+there), and readers look columns up by name: a column added to new rows (e.g. ``selected_step`` and
+``stopped_step``, the training's selected and last steps) keeps the schema, and a table written
+before it stays readable and can be appended to. Only a change of an existing column's meaning
+needs a new schema.
 """
 
 from __future__ import annotations

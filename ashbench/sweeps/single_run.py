@@ -27,7 +27,9 @@ def compute_one(spec: SweepSpec, run: RunSpec, threads: int = 0) -> tuple[dict, 
     trained = train(spec.base, spec.work_dir / spec.name / run.run_id, overrides=overrides, resume=True)
     report = evaluate(trained.checkpoint, profile=True, energy_model=spec.energy_models[0])
     profile_doc = report["efficiency"]["profile"]
-    return tidy_row(spec, run, report, profile_doc, trained.wall_s), profile_doc
+    row = tidy_row(spec, run, report, profile_doc, trained.wall_s,
+                   training={"selected_step": trained.selected_step, "stopped_step": trained.stopped_step})
+    return row, profile_doc
 
 
 def write_profile(path: Path, doc: dict) -> None:
@@ -43,8 +45,15 @@ CONFIG_COLUMNS = {"mode": "model.mode", "timesteps": "model.timesteps", "neuron"
                   "firing_rate_weight": "loss.firing_rate_weight", "seed": "train.seed", "steps": "train.steps"}
 
 
-def tidy_row(spec: SweepSpec, run: RunSpec, report: dict, prof: dict, train_s: float) -> dict:
-    """One flat row: axis values, key config values, accuracy, efficiency totals and energies."""
+# Columns of the training's convergence (``ashbench.ashnet.train.TrainResult``): the step whose weights were
+# evaluated (the best on the val split) and the last step trained (train.steps, or where early stopping ended it).
+TRAINING_COLUMNS = ("selected_step", "stopped_step")
+
+
+def tidy_row(spec: SweepSpec, run: RunSpec, report: dict, prof: dict, train_s: float,
+             training: dict | None = None) -> dict:
+    """One flat row: axis values, key config values, accuracy, efficiency totals and energies, and the
+    training's ``TRAINING_COLUMNS`` from ``training`` ("" where it lacks them)."""
     from ashbench.energy import estimate_energy
 
     cfg = report["config"]
@@ -58,6 +67,7 @@ def tidy_row(spec: SweepSpec, run: RunSpec, report: dict, prof: dict, train_s: f
         energy = estimate_energy(prof, model)
         row[f"energy_pj:{model}"] = round(energy["total_pj"], 3)
         row.update({f"energy_{part}_pj:{model}": round(v, 3) for part, v in energy["breakdown_pj"].items()})
+    row.update({name: (training or {}).get(name, "") for name in TRAINING_COLUMNS})
     row.update({"train_s": round(train_s, 3), "eval_s": round(report["wall_s"], 3),
                 "torch": report["versions"].get("torch"), "spikingjelly": report["versions"].get("spikingjelly")})
     return row

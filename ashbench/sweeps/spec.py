@@ -20,7 +20,7 @@ Every key is validated by :mod:`ashbench.schema` against :class:`SpecFile` (one-
 ``ConfigError`` on a wrong type, an unknown key, an empty ``energy_models`` or a ``name`` that is
 not a plain folder name). Axes are config keys (``model.timesteps``, bare names when unique) or
 entries of the ``AXES`` registry: aliases of one config key (``mode``, ``T``, ``neuron``, ...) and
-``objectives`` (one of ``OBJECTIVES``); a new axis is one ``AXES.register(name, axis)`` with an
+``objectives`` (one of ``OBJECTIVES``) and ``arm`` (a controlled baseline of ``BASELINES``); a new axis is one ``AXES.register(name, axis)`` with an
 object that has ``overrides(value) -> dict`` and ``effective(config) -> value``.
 
 Resumable: a run whose id (a hash of its config overrides) already has a row is skipped; an
@@ -36,7 +36,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ashbench.ashnet.config import _resolve_key, load_config
+from ashbench.ashnet.config import BASELINES, _resolve_key, load_config
 from ashbench.energy import get_energy_model
 from ashbench.errors import ConfigError
 from ashbench.files import read_toml
@@ -82,6 +82,27 @@ class ObjectivesAxis:
         return "+".join(names)
 
 
+class ArmAxis:
+    """The ``arm`` axis: a controlled arm of the comparison, a name of
+    :data:`ashbench.ashnet.config.BASELINES` (its overrides; see that registry for what each controls)."""
+
+    def overrides(self, value) -> dict:
+        if not isinstance(value, str) or value not in BASELINES:
+            raise ConfigError(f"unknown arm {value!r}; valid: {', '.join(BASELINES.names())}")
+        return _flat(BASELINES.get(value).overrides)
+
+    def effective(self, config: dict) -> str:
+        """The arm with the most overrides that all hold in ``config`` ("hybrid" has none)."""
+        holds = [(len(_flat(BASELINES.get(a).overrides)), a) for a in BASELINES.names()
+                 if all(config[k.split(".")[0]][k.split(".")[1]] == v
+                        for k, v in _flat(BASELINES.get(a).overrides).items())]
+        return max(holds)[1]
+
+
+def _flat(nested: dict) -> dict:
+    return {f"{section}.{key}": value for section, values in nested.items() for key, value in values.items()}
+
+
 for _alias, _key in {
     "mode": "model.mode", "T": "model.timesteps", "timesteps": "model.timesteps", "neuron": "model.neuron",
     "threshold": "model.v_threshold", "tau": "model.tau", "snn_width": "model.snn_width",
@@ -91,6 +112,7 @@ for _alias, _key in {
 }.items():
     AXES.register(_alias, ConfigAxis(_key))
 AXES.register("objectives", ObjectivesAxis())
+AXES.register("arm", ArmAxis())
 
 
 def _folder_name(name: str) -> str:
@@ -212,10 +234,31 @@ def _toml_value(value) -> str:
     return json.dumps(value) if isinstance(value, str) else repr(value)
 
 
+def check_paired(runs: list[RunSpec]) -> None:
+    """Arms compared with each other must share their seeds: among runs that differ only in ``arm``
+    (and ``seed``), every arm needs the same set of seeds, so each difference can be paired by seed
+    (same data order and, in the parts they share, the same initial weights). ConfigError otherwise."""
+    groups: dict = {}
+    for run in runs:
+        if "arm" not in run.values:
+            continue
+        rest = json.dumps({k: v for k, v in run.values.items() if k not in ("arm", "seed")}, sort_keys=True)
+        groups.setdefault(rest, {}).setdefault(run.values["arm"], set()).add(run.values.get("seed", 0))
+    for arms in groups.values():
+        seeds = {arm: sorted(s) for arm, s in arms.items()}
+        first = next(iter(seeds))
+        odd = next((a for a in seeds if seeds[a] != seeds[first]), None)
+        if odd is not None:
+            raise ConfigError(f"the arms cannot be paired: arm {first} has seeds {seeds[first]}, "
+                              f"arm {odd} has seeds {seeds[odd]}")
+
+
 def validate_runs(spec: SweepSpec, runs: list[RunSpec]) -> None:
-    """Build every run's config before any training: bad values fail fast (ConfigError)."""
+    """Build every run's config before any training: bad values fail fast (ConfigError); arms
+    must be paired by seed (:func:`check_paired`)."""
     for model in spec.energy_models:
         get_energy_model(model)
+    check_paired(runs)
     for run in runs:
         try:
             load_config(spec.base, list(run.overrides))
