@@ -73,7 +73,7 @@ def test_vl_neuron_kind_threshold_and_tau_follow_the_config():
     for name, cls in kinds.items():
         model = build_model(load_config("test-tiny", [f"model.neuron={name}", "model.v_threshold=0.7"]), VOCAB)
         sn = model.abstract.get_submodule(model.abstract.neuron_names[0])
-        assert type(sn) is cls and sn.v_threshold == 0.7 and sn.step_mode == "m"
+        assert isinstance(sn, cls) and sn.v_threshold == 0.7 and sn.step_mode == "m"
     lif = build_model(load_config("test-tiny", ["model.tau=3.0"]), VOCAB).abstract.blocks[0].sn
     assert lif.tau == 3.0
 
@@ -138,7 +138,7 @@ def test_vl_same_seed_same_initial_weights():
     # choices: Literal fields and the neuron, surrogate and data-set registries
     ("model.mode=x", "invalid model.mode='x'; valid values: hybrid, ann, snn"),
     ("model.surrogate=relu", "invalid model.surrogate='relu'; valid values: atan, sigmoid, piecewise_quadratic"),
-    ("data.dataset=coco", "invalid data.dataset='coco'; valid values: karpathy, shapes"),
+    ("data.dataset=coco", "invalid data.dataset='coco'; valid values: karpathy, scenes, shapes"),
     # every field has its bounds, including those the hand-written lists missed
     ("data.seed=-1", "invalid data.seed=-1; it must be >= 0"),
     ("data.n_val=-1", "invalid data.n_val=-1; it must be >= 0"),

@@ -207,3 +207,45 @@ def test_every_arm_is_a_preset_that_trains_one_step(arm):
     out = VLObjective(model, tiny.loss)(images, ids, pos, hard, owner, torch.Generator())
     out["loss"].backward()
     assert math.isfinite(out["loss"].item()) and cfg.model.mode == tiny.model.mode
+
+
+# --- exact shortcuts of the training step (oracles: the naive computation) --------------------
+
+def test_the_last_text_block_computes_only_the_cls_row_with_the_same_values():
+    from ashbench.ashnet.model import TransformerBlock
+
+    torch.manual_seed(0)
+    block = TransformerBlock(16, 2)
+    x, keep = torch.randn(3, 7, 16), torch.tensor([[True] * 7, [True] * 4 + [False] * 3, [True] * 2 + [False] * 5])
+    full = block(x, keep)
+    first = block(x, keep, first_only=True)
+    assert first.shape == (3, 1, 16) and torch.allclose(first, full[:, :1], atol=1e-6)
+
+
+def test_itm_keys_and_values_computed_once_per_image_equal_gathering_first():
+    model = build_model(load_config("test-tiny"), VOCAB).eval()
+    images, ids, *_ = _batch(b=3)
+    rows = torch.tensor([2, 0, 0, 1, 2])
+    with torch.no_grad():
+        img, txt = model.encode_image(images), model.encode_text(ids)
+        text = txt["tokens"][torch.tensor([0, 1, 2, 0, 1])]
+        naive = model.itm_logits(img["itm_tokens"][rows], text)
+        fast = model.itm_logits(img["itm_tokens"], text, rows=rows)
+    assert torch.allclose(naive, fast, atol=1e-6)
+
+
+def test_the_snn_conv_arm_spikes_from_its_first_conv_on():
+    """snn-conv (test-tiny: 32x32 image, vision_depth 3, T = 2): the stem's three conv + BN + LIF layers,
+    then the spiking MLP; the profiler sees 3 + 1 neuron layers; only the first conv is dense (pixels)."""
+    from ashbench.profiler import profile
+
+    model = build_model(load_config("test-tiny-snn-conv", ["model.v_threshold=0.05"]), VOCAB).eval()
+    assert model.abstract.neuron_names == ["stem.layers.0.sn", "stem.layers.1.sn", "stem.layers.2.sn",
+                                           "blocks.0.sn"]
+    images, ids, *_ = _batch(b=2)
+    doc = profile(model, (images.float() / 255, ids)).to_dict()
+    rows = {r["module"]: r for r in doc["layers"]}
+    # first conv, layer rows count the whole batch: 16x16 outputs x 8 channels x (3 x 3 x 3) taps
+    # x T = 2 steps x 2 images = 221,184 MACs
+    assert rows["abstract.stem.layers.0.conv"]["macs"] == 16 * 16 * 8 * 27 * 2 * 2
+    assert rows["abstract.stem.layers.1.conv"]["macs"] == 0 and rows["abstract.stem.layers.1.conv"]["synops"] > 0

@@ -89,7 +89,10 @@ class DataConfig:
     n_test: int = spec(1000, ge=1)  # images of the test split
     captions_per_image: int = spec(3, ge=1)
     negatives_per_caption: int = spec(3, ge=0)  # hard negative captions per caption
-    max_objects: int = spec(3, ge=1)  # objects per shapes image
+    max_objects: int = spec(3, ge=1)  # objects per image at most (shapes: 1..max; scenes: 2..5, its presets 5)
+    held_colour_shapes: int = spec(4, ge=1, le=5)  # scenes: colour x shape pairs held out of train/val/test
+    held_relations: int = spec(4, ge=1, le=30)  # scenes: (shape, relation, shape) facts held out likewise
+    n_compositional: int = spec(0, ge=0)  # scenes: images of the compositional split (0: n_test)
     karpathy_json: str = ""  # the Karpathy-split caption JSON (data set "karpathy")
     image_root: str = ""  # its image folder
     cache_dir: str = ""  # where rendered tensors are cached; "" keeps them in memory only
@@ -198,6 +201,9 @@ for _arm in BASELINES.names():
     if _arm != "hybrid":
         PRESETS.register(f"ashnet-{_arm}", BASELINES.get(_arm).overrides)
 PRESETS.register("test-tiny", _tiny("hybrid"))
+SCENES = {"data": {"dataset": "scenes", "max_objects": 5}, "model": {"max_text_len": 32}}
+PRESETS.register("ashnet-scenes", SCENES)
+PRESETS.register("test-tiny-scenes", _merge(_tiny("hybrid"), SCENES))
 for _arm in ("ann", "ann-aux", "ann-twin", "snn", "snn-conv"):
     PRESETS.register(f"test-tiny-{_arm}", _merge(_tiny("hybrid"), BASELINES.get(_arm).overrides))
 

@@ -37,18 +37,53 @@ miss there. Added next to them (same keys, percentages):
   (hits over the drawn images) / (items over the drawn images). Bounds: ``torch.nanquantile`` (linear
   interpolation) at 2.5% and 97.5% of the replicates (a replicate with no item is NaN and skipped).
   ``bootstrap`` records the seed, the resample count, the level and the unit.
+
+Scene-graph truth. When the split carries scene graphs (``VLSplit.has_scene_graph``, e.g. ``scenes``),
+"caption j is true of image i" is decided by the scene graph (:func:`ashbench.ashnet.data.scenes.judge_matrix`:
+every phrase's count exact in image i, the stated relation true of every pair), not by string identity;
+``retrieval_truth``, ``retrieval_ceiling`` and their intervals then use that truth (:func:`split_truth`).
+
+Per-kind hard negatives (only when the split labels its negatives, ``VLSplit.negative_kinds``):
+
+* ``hard_negative_accuracy_by_kind`` / ``hard_negative_accuracy_itm_by_kind``: ``{kind: percent}`` with ITC
+  / ITM scores: among the captions having at least one hard negative of that kind, the share that score
+  strictly higher with their image than every one of their negatives of that kind. Their intervals are
+  in ``ci95`` under the same keys, from the same bootstrap draws as the others.
+
+Reference lines (``reference``, only for splits with scene graphs), each with ``retrieval`` (standard),
+``retrieval_truth`` and ``hard_negative_accuracy`` (+ ``_by_kind``) of a scorer that needs no model:
+
+* ``chance``: the EXACT expected value under random scoring: every (image, caption) entry and every
+  (caption, hard negative) score is an independent continuous random variable (no ties). Standard:
+  t2i R@k = k / N (own image's rank is uniform); i2t R@k = 1 - C(T - m_i, k) / C(T, k) averaged over
+  images (m_i own captions of T). Truth-aware t2i: 1 - C(b_j, k) / C(N, k) (b_j images the caption is false
+  of). Truth-aware i2t: P(fewer than k distinct false strings have a copy above the best of the t_i true
+  captions) = integral over x in [0, 1] of t x^(t-1) P(sum_u B_u < k), B_u ~ Bernoulli(1 - x^(c_u)) (c_u
+  copies of false string u), evaluated by Gauss-Legendre quadrature (``CHANCE_NODES`` nodes in z, with
+  x = 1 - z^3; error < 1e-6, checked against the closed form 1 - C(F, k) / C(F + t, k) of the copy-free
+  case, F false strings, t true captions). Hard negatives: a
+  caption with n negatives (of the kind) beats them all with probability 1 / (n + 1).
+* ``bag_of_objects``: the score of caption c for image i is 1 when every phrase of c names a (colour, shape,
+  size-if-stated) present at least once in image i, else 0: the scorer knows each image's multiset of
+  (size, colour, shape) objects only up to presence, and ignores counts, positions and relations. Ties
+  count against it, as in every metric here (so count changes, relation flips and argument swaps, which
+  keep every phrase present, are never beaten).
+* ``perfect``: 1 for a caption true of the image (scene graph), 0 otherwise (hard negatives are false: 0).
 """
 
 from __future__ import annotations
 
+import math
 import platform
 import time
 from importlib import metadata
 
+import numpy as np
 import torch
 
 from ashbench.ashnet.checkpoint import load_model
 from ashbench.ashnet.data import VLSplit, load_split
+from ashbench.ashnet.data.scenes import SPEC_WIDTH, judge, judge_matrix
 from ashbench.ashnet.workloads import example_inputs
 from ashbench.energy import estimate_energy
 from ashbench.profiler.engine import profile
@@ -265,20 +300,33 @@ def _itm_prob(model, image_tokens, text_tokens, device, chunk) -> torch.Tensor:
 
 
 def retrieval_report(model, split: VLSplit, tokenizer, max_len: int, device="cpu", *,
-                     n_resamples: int = 1000, bootstrap_seed: int = 0) -> dict:
+                     n_resamples: int = 1000, bootstrap_seed: int = 0, references: bool = True) -> dict:
     """Recalls (standard, truth-aware, and the standard ones' perfect-scorer ceiling), hard-negative
-    accuracies (ITC and ITM), their bootstrap 95% intervals and firing rates of ``model`` on ``split``."""
+    accuracies (ITC and ITM), their bootstrap 95% intervals and firing rates of ``model`` on ``split``;
+    with ``references`` also the reference lines of a split with scene graphs (a property of the data
+    alone: a sweep computes them once, not per run)."""
     model.eval()
     emb = embed_split(model, split, tokenizer, max_len, device)
     scores = hard_negative_scores(model, emb, tokenizer, max_len, device)
     sim, owners, texts, n_img = emb["img"] @ emb["txt"].t(), emb["owners"], emb["texts"], len(split)
-    truth = caption_truth(texts, owners, n_img)
+    truth = split_truth(split, texts, owners)
     std, tru = standard_ranks(sim, owners), truth_ranks(sim, truth, caption_ids(texts))
     hard = {"hard_negative_accuracy": hard_negative_hits(*scores["itc"], scores["valid"]),
             "hard_negative_accuracy_itm": hard_negative_hits(*scores["itm"], scores["valid"])}
+    kinds = split.flat_negative_kinds()
+    by_kind = {}
+    if kinds is not None:
+        for key, which in (("hard_negative_accuracy_by_kind", "itc"), ("hard_negative_accuracy_itm_by_kind", "itm")):
+            by_kind[key] = hard_negative_hits_by_kind(*scores[which], scores["valid"], kinds)
+            hard |= {f"{key}/{k}": hits for k, hits in by_kind[key].items()}
     ci = bootstrap_ci({"retrieval": std[0], "retrieval_truth": tru[0]},
                       {"retrieval": std[1], "retrieval_truth": tru[1]}, owners, hard,
                       n_resamples=n_resamples, seed=bootstrap_seed)
+    for key in by_kind:
+        ci[key] = {k: ci.pop(f"{key}/{k}") for k in by_kind[key]}
+    extra = {key: {k: _accuracy(hits) for k, hits in per.items()} for key, per in by_kind.items()}
+    if references and split.has_scene_graph:
+        extra["reference"] = reference_lines(split)
     return {"retrieval": _recalls_from_ranks(*std, (1, 5, 10)),
             "retrieval_truth": _recalls_from_ranks(*tru, (1, 5, 10)),
             "retrieval_ceiling": recall_at_k(truth.float(), owners),
@@ -287,7 +335,128 @@ def retrieval_report(model, split: VLSplit, tokenizer, max_len: int, device="cpu
             "ci95": ci, "bootstrap": {"seed": bootstrap_seed, "n_resamples": n_resamples, "level": 0.95,
                                       "unit": "image (captions go with their image)", "method": "percentile"},
             "n_images": n_img, "n_captions": int(owners.numel()),
-            "firing_rate": firing_rates(emb, model)}
+            "firing_rate": firing_rates(emb, model), **extra}
+
+
+def split_truth(split: VLSplit, texts: list[str], owners: torch.Tensor) -> torch.Tensor:
+    """truth [N_images, N_texts]: by the scene graph when the split has one, else by string identity."""
+    if split.has_scene_graph and split.caption_specs.shape[0] * split.caption_specs.shape[1] == len(texts):
+        return judge_matrix(split.scene, split.caption_specs.reshape(-1, SPEC_WIDTH))[0]
+    return caption_truth(texts, owners, len(split))
+
+
+def kind_matrix(kinds: list[list[str]], width: int) -> tuple[list[str], torch.Tensor]:
+    """(sorted kind names, long [M, width] index of each negative's kind; -1 where none)."""
+    names = sorted({k for per in kinds for k in per})
+    out = torch.full((len(kinds), width), -1, dtype=torch.long)
+    for j, per in enumerate(kinds):
+        out[j, : len(per)] = torch.tensor([names.index(k) for k in per], dtype=torch.long)
+    return names, out
+
+
+def hard_negative_hits_by_kind(pos_scores: torch.Tensor, neg_scores: torch.Tensor, neg_valid: torch.Tensor,
+                               kinds: list[list[str]]) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """{kind: (has a negative of the kind [M], beats all of them strictly [M])}; kinds parallel to negatives."""
+    names, idx = kind_matrix(kinds, neg_valid.shape[1])
+    return {name: hard_negative_hits(pos_scores, neg_scores, neg_valid & (idx == k)) for k, name in enumerate(names)}
+
+
+def _accuracy(hits: tuple[torch.Tensor, torch.Tensor]) -> float:
+    has_neg, beaten = hits
+    return 100.0 * beaten[has_neg].float().mean().item() if has_neg.any() else float("nan")
+
+
+CHANCE_NODES = 512
+
+
+def _chance_truth_i2t(truth: torch.Tensor, uid: torch.Tensor, ks, chunk: int = 128) -> list[float]:
+    """Expected truth-aware i2t R@k (percent) under random scoring (module doc: quadrature over
+    x = 1 - z^3, Gauss-Legendre in z, which puts the nodes where x^F varies, near x = 1)."""
+    nodes, weights = np.polynomial.legendre.leggauss(CHANCE_NODES)
+    z = torch.from_numpy((nodes + 1) / 2)
+    w = torch.from_numpy(weights / 2) * 3 * z ** 2  # dx = 3 z^2 dz
+    logx = torch.log1p(-z ** 3)  # [Q]
+    kmax = max(ks)
+    n_unique = int(uid.max().item()) + 1
+    first = torch.zeros(n_unique, dtype=torch.long).scatter_(0, uid.flip(0), torch.arange(uid.numel() - 1, -1, -1))
+    copies = torch.bincount(uid, minlength=n_unique)  # copies of each distinct string
+    false_u = ~truth[:, first]  # [N, U]: string u false of image i (copies share their truth)
+    values = torch.unique(copies)
+    hist = (false_u.double() @ (copies[:, None] == values[None, :]).double())  # [N, V]: false strings per copy count
+    t_img = truth.sum(1).double()
+    m = torch.arange(kmax, dtype=torch.float64)[None, :, None]  # [1, k, 1]
+    totals = torch.zeros(len(ks), dtype=torch.float64)
+    for s0 in range(0, truth.shape[0], chunk):
+        h, t = hist[s0:s0 + chunk], t_img[s0:s0 + chunk]
+        pmf = torch.zeros(h.shape[0], kmax, z.numel(), dtype=torch.float64)
+        pmf[:, 0] = 1.0
+        for v, c in enumerate(values.tolist()):
+            n_c = h[:, v][:, None, None]  # [B, 1, 1]
+            if not (n_c > 0).any():
+                continue
+            log_binom = torch.lgamma(n_c + 1) - torch.lgamma(m + 1) - torch.lgamma((n_c - m).clamp(min=0) + 1)
+            log_term = log_binom + m * torch.log(-torch.expm1(c * logx)) + (n_c - m) * c * logx
+            term = torch.where(m <= n_c, torch.exp(log_term), torch.zeros(()))  # Binomial(n_c, 1 - x^c) pmf
+            new = torch.zeros_like(pmf)
+            for a in range(kmax):
+                new[:, a:] += pmf[:, : kmax - a] * term[:, a:a + 1]
+            pmf = new
+        cdf = pmf.cumsum(1)  # [B, k, Q]
+        density = t[:, None] * torch.exp((t[:, None] - 1) * logx[None, :])  # [B, Q]
+        for q, k in enumerate(ks):
+            totals[q] += (w[None, :] * density * cdf[:, k - 1]).sum()
+    return (100.0 * totals / truth.shape[0]).tolist()
+
+
+def chance_recalls(truth: torch.Tensor, owners: torch.Tensor, texts: list[str], ks=(1, 5, 10)) -> dict:
+    """Exact expected standard and truth-aware recalls under random scoring (module doc)."""
+    n, t = truth.shape
+    own = torch.bincount(owners, minlength=n).tolist()
+    std = {f"i2t_r{k}": 100.0 * sum(1 - math.comb(t - m, k) / math.comb(t, k) for m in own) / n for k in ks}
+    std |= {f"t2i_r{k}": 100.0 * min(k, n) / n for k in ks}
+    std["mean_recall"] = sum(std.values()) / len(std)
+    false_imgs = (~truth).sum(0).tolist()
+    tru = dict(zip((f"i2t_r{k}" for k in ks), _chance_truth_i2t(truth, caption_ids(texts), ks)))
+    tru |= {f"t2i_r{k}": 100.0 * sum(1 - math.comb(b, k) / math.comb(n, k) for b in false_imgs) / t for k in ks}
+    tru["mean_recall"] = sum(tru.values()) / len(tru)
+    return {"retrieval": std, "retrieval_truth": tru}
+
+
+def _chance_hard(valid: torch.Tensor, mask: torch.Tensor) -> float:
+    n = (valid & mask).sum(1)
+    return 100.0 * (1.0 / (n[n > 0].double() + 1)).mean().item() if (n > 0).any() else float("nan")
+
+
+def reference_lines(split: VLSplit, ks=(1, 5, 10)) -> dict:
+    """Chance, bag-of-objects and perfect scorers' metrics on a split with scene graphs (module doc)."""
+    texts, owners, negs = split.flat_captions()
+    specs = split.caption_specs.reshape(-1, SPEC_WIDTH)
+    truth, present = judge_matrix(split.scene, specs)
+    uid = caption_ids(texts)
+    kinds = split.flat_negative_kinds() or [[] for _ in texts]
+    width = max((len(nn) for nn in negs), default=0)
+    valid = torch.zeros(len(negs), width, dtype=torch.bool)
+    for j, nn in enumerate(negs):
+        valid[j, : len(nn)] = True
+    names, kind_idx = kind_matrix(kinds, width)
+    neg_specs = split.negative_specs.reshape(len(texts), -1, SPEC_WIDTH)[:, :width]
+    rows = owners[:, None].expand(-1, width).reshape(-1)
+    bag_neg = judge(split.scene[rows], neg_specs.reshape(-1, SPEC_WIDTH))[1].view(len(texts), width).float()
+    chance = chance_recalls(truth, owners, texts, ks)
+    chance["hard_negative_accuracy"] = _chance_hard(valid, torch.ones_like(valid))
+    chance["hard_negative_accuracy_by_kind"] = {k: _chance_hard(valid, kind_idx == i) for i, k in enumerate(names)}
+    out = {"chance": chance}
+    cols = torch.arange(len(texts))
+    for name, sim, neg in (("bag_of_objects", present.float(), bag_neg),
+                           ("perfect", truth.float(), torch.zeros(len(texts), width))):
+        pos = sim[owners, cols]
+        out[name] = {"retrieval": recall_at_k(sim, owners, ks),
+                     "retrieval_truth": _recalls_from_ranks(*truth_ranks(sim, truth, uid), ks),
+                     "hard_negative_accuracy": hard_negative_accuracy(pos, neg, valid),
+                     "hard_negative_accuracy_by_kind": {k: _accuracy(v) for k, v in hard_negative_hits_by_kind(
+                         pos, neg, valid, kinds).items()}}
+    out["chance"]["method"] = "exact expectation under independent continuous random scores"
+    return out
 
 
 def efficiency(model, inputs: tuple, energy_model: str = "45nm-fp32") -> dict:
@@ -308,7 +477,7 @@ def package_versions() -> dict[str, str]:
 
 def evaluate(checkpoint: str, *, split: str = "test", profile: bool = True, batch_size: int = 16,
              energy_model: str = "45nm-fp32", timesteps: int | None = None, device: str | None = None,
-             bootstrap_resamples: int = 1000, bootstrap_seed: int = 0) -> dict:
+             bootstrap_resamples: int = 1000, bootstrap_seed: int = 0, references: bool = True) -> dict:
     """Evaluate a checkpoint on a split of its own data set; a JSON-able dict (see the module doc)."""
     started = time.perf_counter()
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
@@ -319,7 +488,8 @@ def evaluate(checkpoint: str, *, split: str = "test", profile: bool = True, batc
     with torch.random.fork_rng(devices=[]):  # Poisson encoding draws from the RNG: seeded, then restored
         torch.manual_seed(cfg.train.seed)
         report = retrieval_report(model.to(device), data, tokenizer, cfg.model.max_text_len, device,
-                                  n_resamples=bootstrap_resamples, bootstrap_seed=bootstrap_seed)
+                                  n_resamples=bootstrap_resamples, bootstrap_seed=bootstrap_seed,
+                                  references=references)
     result = {"checkpoint": str(checkpoint), "config_name": cfg.name, "config": cfg.to_dict(),
               "seed": cfg.train.seed, "data_seed": cfg.data.seed, "split": split, "mode": cfg.model.mode,
               "timesteps": model.timesteps, **report}

@@ -135,11 +135,12 @@ class VLObjective(nn.Module):
         neg_img = sample_hard_indices(sim.t(), pos.t(), generator)
         idx = torch.arange(sim.shape[0], device=sim.device)
         image_rows = [idx, idx, neg_img]
-        text_tokens = [txt["tokens"], txt["tokens"][neg_txt], txt["tokens"]]
+        cls = txt["tokens"][:, :1]  # the ITM head reads the text's [CLS] feature only
+        text_tokens = [cls, cls[neg_txt], cls]
         if hard is not None:
             image_rows.append(hard_owner)
-            text_tokens.append(hard["tokens"])
-        logits = self.model.itm_logits(img["itm_tokens"][torch.cat(image_rows)], torch.cat(text_tokens))
+            text_tokens.append(hard["tokens"][:, :1])
+        logits = self.model.itm_logits(img["itm_tokens"], torch.cat(text_tokens), rows=torch.cat(image_rows))
         labels = torch.zeros(logits.shape[0], dtype=torch.long, device=logits.device)
         labels[: sim.shape[0]] = 1
         return F.cross_entropy(logits, labels)

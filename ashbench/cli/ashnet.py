@@ -64,7 +64,7 @@ class _TrainProgress:
 
 def eval_command(
     checkpoint: Path = typer.Argument(..., help="An ASH-Nets checkpoint (model.pt or last.pt)."),
-    split: str = typer.Option("test", "--split", help="train, val or test."),
+    split: str = typer.Option("test", "--split", help="train, val, test, or compositional (scenes only)."),
     batch_size: int = typer.Option(16, "--batch-size", help="Inputs profiled for efficiency."),
     timesteps: Optional[int] = typer.Option(None, "--timesteps", help="Override T of the spiking branch."),
     energy_model: str = typer.Option("45nm-fp32", "--energy-model", help="Energy model for the efficiency estimate."),

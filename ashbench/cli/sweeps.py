@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
@@ -78,13 +78,26 @@ def table_command(
     interval: str = typer.Option("ci", "--interval",
                                  help="What follows '±' in the shown cells: ci (half-width of the 95% t-interval "
                                       "over seeds; one seed is marked n=1) | std (sample std). csv keeps both."),
+    metric: Optional[List[str]] = typer.Option(None, "--metric",
+                                               help="Accuracy column of the runs table to show (mean ± ci, in %) "
+                                                    "and with --baseline pair (Δ pp), in place of the default "
+                                                    "t2i_r1, mean_recall, hard_negative_accuracy; repeatable, e.g. "
+                                                    "--metric truth:t2i_r1 --metric hn:relation_flip."),
     fmt: str = typer.Option("table", "--format", "-f", help="table | markdown | latex | csv."),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Write to FILE (atomically)."),
 ):
     """Accuracy vs efficiency per configuration (mean ± 95% CI over seeds; with --baseline, ratios and
     paired differences over common seeds, marked (n.s.) when the interval includes 0)."""
+    from ashbench.errors import InputError
     from ashbench.files import check_output_path
-    from ashbench.sweeps.comparison import INTERVALS, TABLE_FORMATS, comparison_table, load_runs, render_table
+    from ashbench.sweeps.comparison import (
+        INTERVALS,
+        TABLE_FORMATS,
+        comparison_table,
+        load_runs,
+        metric_problem,
+        render_table,
+    )
 
     check_choice("--format", fmt, TABLE_FORMATS)
     check_choice("--interval", interval, INTERVALS)
@@ -92,6 +105,11 @@ def table_command(
         check_output_path(output)
     groups = [g.strip() if g.strip().startswith("axis:") else f"axis:{g.strip()}"
               for g in group_by.split(",")] if group_by else None
-    table = comparison_table(load_runs(results), energy_model=energy_model, group_by=groups, baseline=baseline,
-                             sort=sort, energy_spread=energy_spread)
+    runs = load_runs(results)
+    for name in metric or ():
+        problem = metric_problem(runs, name)
+        if problem:
+            raise InputError(f"--metric {name!r}: {problem}")
+    table = comparison_table(runs, energy_model=energy_model, group_by=groups, baseline=baseline,
+                             sort=sort, energy_spread=energy_spread, metrics=metric or None)
     emit(render_table(table, fmt, interval=interval), output)

@@ -32,10 +32,26 @@ give them (``energy_min_model`` / ``energy_max_model``; tied models joined by ",
 baseline also the range of the per-model ratios, ``energy_x_min`` / ``energy_x_max`` (model m:
 mean energy_m / baseline's mean energy_m) with their models, so "saves 20%" can be checked under
 every estimator at once.
+
+``metrics`` chooses the accuracy metrics: a sequence of numeric columns of the runs table (e.g.
+``truth:t2i_r1``, ``comp:truth:t2i_r1``, ``hn:relation_flip``, ``hard_negative_accuracy_itm``; all
+percentages, see ``ashbench.sweeps.single_run.accuracy_columns``), aggregated like the others
+(``<m>``, ``<m>_std``, ``<m>_ci``), shown in this order (in place of t2i_r1, mean_recall and
+hard_negative_accuracy; with one decimal) and, with a baseline, each paired with it (``<m>_diff``,
+``<m>_diff_ci``, ``<m>_diff_resolved``, shown as 'Δ <m> (pp, paired)'); energy is always paired too
+and the efficiency columns are always there. ``t2i_r1_delta`` is kept only when t2i_r1 is among the
+metrics. A name that is not a numeric column (every run a finite number), or that names an
+efficiency, energy, axis or seed column, is a ResultsError (``metric_problem`` says why); repeats
+count once. ``None`` (the default) is ``ACCURACY`` with the display and pairing described above
+(i2t_r1 in csv only; only t2i_r1 paired). The chosen metrics travel with the table in
+``table.attrs["metrics"]`` (None for the default), which ``render_table`` reads; a table that lost
+its attrs is read by its ``_ci`` columns.
 """
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -49,7 +65,9 @@ from ashbench.sweeps.statistics import LEVEL, ci_half_width, paired_difference
 ACCURACY = ("t2i_r1", "i2t_r1", "mean_recall", "hard_negative_accuracy")
 EFFICIENCY = ("synops", "macs", "firing_rate")
 SEED_COLUMNS = ("axis:seed", "seed")  # the first present pairs runs with the baseline's
-PAIRED = ("t2i_r1", "energy_pj")  # the metrics whose paired difference to the baseline is given
+PAIRED = ("t2i_r1", "energy_pj")  # the metrics whose paired difference to the baseline is given (default metrics)
+# names a chosen metric may not take: the table's own columns and what groups or pairs the rows
+RESERVED = (*EFFICIENCY, "label", "config", "n", "pairs", "energy_x", "ops_x", "t2i_r1_delta", *SEED_COLUMNS)
 INTERVALS = ("ci", "std")  # what a shown 'mean ± x' cell gives as x
 TABLE_FORMATS = tuple(FORMATS.names())
 
@@ -106,18 +124,57 @@ def axis_columns(frame: pd.DataFrame) -> list[str]:
     return [c for c in frame.columns if c.startswith("axis:") and c != "axis:seed"]
 
 
+def metric_problem(frame: pd.DataFrame, name: str) -> str | None:
+    """Why ``name`` cannot be a chosen accuracy metric of ``frame`` (see the module docstring), or None."""
+    if name in RESERVED or name.startswith(("energy_", "axis:")):
+        return ("not an accuracy metric (the efficiency and energy columns are always shown; axes and seeds "
+                "group and pair the rows)")
+    if name not in frame.columns:
+        numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c]) and c not in RESERVED
+                   and not c.startswith(("energy_", "axis:"))]
+        close = difflib.get_close_matches(name, numeric, n=3, cutoff=0.6)
+        return "not a column of these results" + (f"; did you mean {', '.join(close)}?" if close else "")
+    values = pd.to_numeric(frame[name], errors="coerce")
+    bad = ~values.apply(lambda v: v == v and abs(v) != float("inf"))
+    if bad.any():
+        row = frame[bad].iloc[0]
+        return f"not a number in every run (run {row.get('run_id', '?')} holds {row[name]!r})"
+    return None
+
+
+def check_metrics(frame: pd.DataFrame, metrics: Sequence[str]) -> tuple[str, ...]:
+    """The chosen metrics, repeats dropped (ResultsError for none, or for the first unusable one)."""
+    if isinstance(metrics, str):
+        metrics = [metrics]
+    chosen = tuple(dict.fromkeys(metrics))
+    if not chosen:
+        raise ResultsError("metrics must name at least one column (None for the default ones)")
+    for name in chosen:
+        problem = metric_problem(frame, name)
+        if problem:
+            raise ResultsError(f"metric {name!r}: {problem}")
+    return chosen
+
+
 def comparison_table(frame: pd.DataFrame, *, energy_model: str = "45nm-fp32", group_by=None,
                      baseline: str | None = None, sort: str | None = None,
-                     energy_spread: bool = False) -> pd.DataFrame:
+                     energy_spread: bool = False, metrics: Sequence[str] | None = None) -> pd.DataFrame:
     """Mean and std over seeds per configuration, with optional baseline ratios, the energy spread
-    over the runs table's energy models (see the module docstring) and sorting."""
+    over the runs table's energy models, the accuracy ``metrics`` to aggregate, show and pair
+    (None: ``ACCURACY``; see the module docstring) and sorting."""
     energy = energy_column(energy_model)
-    metrics = [*ACCURACY, *EFFICIENCY, energy]
+    chosen = None if metrics is None else check_metrics(frame, metrics)
+    accuracy = chosen or ACCURACY
+    paired = chosen or PAIRED[:-1]  # the accuracy metrics paired with the baseline
+    metrics = [*accuracy, *EFFICIENCY, energy]  # every aggregated column
     require_numbers(frame, metrics, "the comparison table")
     per_model = [energy_column(m) for m in energy_models(frame)] if energy_spread else []
     require_numbers(frame, per_model, "the energy spread")
     groups = list(group_by) if group_by else axis_columns(frame) or ["label"]
     require_columns(frame, groups, "grouping")
+    clash = [m for m in accuracy if m in groups or m in (g.removeprefix("axis:") for g in groups)]
+    if chosen and clash:
+        raise ResultsError(f"metric {clash[0]!r}: not an accuracy metric (it groups the rows)")
     grouped = frame.groupby(groups, sort=False, dropna=False)
     table = grouped[metrics].mean()
     raw_std = grouped[metrics].std(ddof=1)
@@ -139,11 +196,14 @@ def comparison_table(frame: pd.DataFrame, *, energy_model: str = "45nm-fp32", gr
         _add_extremes(table, table[per_model], "energy_min_pj", "energy_max_pj")
     if baseline:
         base = _add_ratios(table, baseline, per_model)
-        _add_paired(table, base, _per_seed(frame, grouped, {"t2i_r1": "t2i_r1", "energy_pj": energy}))
+        columns = {m: m for m in paired} | {"energy_pj": energy}
+        _add_paired(table, base, _per_seed(frame, grouped, columns), tuple(columns))
     if sort:
         require_columns(table, [sort.lstrip("-")], "sorting")
         table = table.sort_values(sort.lstrip("-"), ascending=not sort.startswith("-"), kind="stable")
-    return table.reset_index(drop=True)
+    table = table.reset_index(drop=True)
+    table.attrs["metrics"] = chosen
+    return table
 
 
 def _add_extremes(table: pd.DataFrame, values: pd.DataFrame, low: str, high: str) -> None:
@@ -171,7 +231,8 @@ def _add_ratios(table: pd.DataFrame, baseline: str, per_model=()) -> int:
     table["energy_x"] = table["energy_pj"] / base["energy_pj"]
     ops = table["macs"] + table["synops"]
     table["ops_x"] = ops / (base["macs"] + base["synops"])
-    table["t2i_r1_delta"] = table["t2i_r1"] - base["t2i_r1"]
+    if "t2i_r1" in table:
+        table["t2i_r1_delta"] = table["t2i_r1"] - base["t2i_r1"]
     if per_model:
         ratios = pd.DataFrame({c: table[c] / base[c] for c in per_model})
         _add_extremes(table, ratios, "energy_x_min", "energy_x_max")
@@ -197,10 +258,10 @@ def _per_seed(frame: pd.DataFrame, grouped, columns: dict) -> list[dict]:
     return out
 
 
-def _add_paired(table: pd.DataFrame, base: int, seeds: list[dict]) -> None:
-    """``pairs`` and, per metric of ``PAIRED``, ``<m>_diff``, ``<m>_diff_ci``, ``<m>_diff_resolved``:
+def _add_paired(table: pd.DataFrame, base: int, seeds: list[dict], paired=PAIRED) -> None:
+    """``pairs`` and, per metric of ``paired``, ``<m>_diff``, ``<m>_diff_ci``, ``<m>_diff_resolved``:
     the paired difference of each row to the baseline row (position ``base``) over their common seeds."""
-    for metric in PAIRED:
+    for metric in paired:
         diffs = [paired_difference(row[metric], seeds[base][metric]) for row in seeds]
         table["pairs"] = [d.pairs for d in diffs]
         table[f"{metric}_diff"] = [d.mean for d in diffs]
@@ -210,6 +271,26 @@ def _add_paired(table: pd.DataFrame, base: int, seeds: list[dict]) -> None:
 
 ENERGY_HEADER = {"energy_pj": "energy (µJ)"}  # shown in µJ; csv keeps energy_pj in pJ
 DISPLAY = ("t2i_r1", "mean_recall", "hard_negative_accuracy", "synops", "macs", "firing_rate", "energy_pj")
+DISPLAY_EFFICIENCY = DISPLAY[3:]  # shown after the accuracy columns, whichever those are
+
+
+def table_metrics(table: pd.DataFrame) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(the accuracy columns shown, the accuracy metrics paired with a baseline) of a comparison table:
+    its ``attrs["metrics"]``, else the metrics found by their ``_ci`` columns; the default ones (``ACCURACY``)
+    show as ``DISPLAY`` and pair t2i_r1 alone."""
+    if "metrics" in table.attrs:
+        chosen = table.attrs["metrics"]
+    else:
+        found = tuple(c.removesuffix("_ci") for c in table.columns if c.endswith("_ci") and not c.endswith("_diff_ci"))
+        found = tuple(m for m in found if m not in (*EFFICIENCY, "energy_pj"))
+        chosen = None if found == ACCURACY else found
+    if chosen is None:
+        return DISPLAY[:3], PAIRED[:-1]
+    return tuple(chosen), tuple(chosen)
+
+
+def paired_header(metric: str) -> str:
+    return "Δ energy (µJ, paired)" if metric == "energy_pj" else f"Δ {metric} (pp, paired)"
 
 
 def config_labels(table: pd.DataFrame, names: list[str]) -> list[str]:
@@ -236,7 +317,8 @@ def breakdown_table(frame: pd.DataFrame, energy_model: str, group_by=None) -> pd
 
 def render_table(table: pd.DataFrame, fmt: str = "markdown", interval: str = "std") -> str:
     """``table`` in ``fmt`` through the one renderer (``ashbench.report.tables``): csv writes every
-    column with its raw values; the other formats show the key columns, then 'mean ± x' cells
+    column with its raw values; the other formats show the key columns, then 'mean ± x' cells of the
+    accuracy columns (the default ones or the table's chosen metrics, ``table_metrics``) and the efficiency ones
     (``interval`` "std": the sample std, shown when n > 1; "ci": the 95% t-interval half-width,
     'value (n=1)' for one seed; accuracy in %, counts per sample, energy in µJ), the energy spread
     ('min–max' in µJ and 'min model / max model') when present, the ratio columns (and the ratio
@@ -250,10 +332,15 @@ def render_table(table: pd.DataFrame, fmt: str = "markdown", interval: str = "st
     numeric = table.rename(columns=ENERGY_HEADER)
     for column, right in SPREAD_DISPLAY.items():  # shown-only columns: right-aligned ranges, left-aligned names
         numeric[column] = 0.0 if right else ""
-    for column in PAIRED_DISPLAY.values():
-        numeric[column] = 0.0
+    accuracy, paired = table_metrics(table)
+    for metric in (*paired, "energy_pj"):
+        numeric[paired_header(metric)] = 0.0
     width = 300 if "energy_min_pj" in table else 220  # the spread's four columns take ~80 characters
-    result = frame_table(shown, numeric=numeric, width=width + (60 if "pairs" in table else 0))
+    width += 60 if "pairs" in table else 0
+    # chosen metrics: ~14 characters per 'mean ± ci' cell beyond the default three, ~22 per extra paired cell, at
+    # most 120 more (beyond that the table format wraps the cells; markdown and latex are as wide as they need)
+    width += min(120, 14 * max(0, len(accuracy) - 3) + (22 * max(0, len(paired) - 1) if "pairs" in table else 0))
+    result = frame_table(shown, numeric=numeric, width=width)
     result.footer = _footer(table, interval)
     return render(result, fmt)
 
@@ -278,21 +365,26 @@ def frame_table(frame: pd.DataFrame, numeric: pd.DataFrame | None = None, width:
     return Table(columns, values, width=width)
 
 
-PERCENT = ("t2i_r1", "mean_recall", "hard_negative_accuracy")
-# the spread's shown columns: header -> right-aligned
-PAIRED_DISPLAY = {"t2i_r1": "Δ t2i_r1 (pp, paired)", "energy_pj": "Δ energy (µJ, paired)"}
+PERCENT = ("t2i_r1", "mean_recall", "hard_negative_accuracy")  # a chosen metric is shown as a percentage too
+COUNTS = ("synops", "macs")  # shown as counts per sample ('14.1M')
+PAIRED_DISPLAY = {m: paired_header(m) for m in PAIRED}  # the default metrics' paired columns: metric -> header
 PAIRED_COLUMNS = ("pairs", *(f"{m}{s}" for m in PAIRED for s in ("_diff", "_diff_ci", "_diff_resolved")))
+# the spread's shown columns: header -> right-aligned
 SPREAD_DISPLAY = {"energy min–max (µJ)": True, "min / max model": False, "energy_x min–max": True,
                   "energy_x min / max model": False}
 
 
 def _display_frame(table: pd.DataFrame, interval: str = "std") -> pd.DataFrame:
     """The shown cells (see ``render_table``), one column per shown column."""
-    hidden = ("n", "energy_x", "ops_x", "t2i_r1_delta", "i2t_r1", "config", *SPREAD, *RATIO_SPREAD, *PAIRED_COLUMNS)
-    keys = [c for c in table.columns if not c.endswith(("_std", "_ci")) and c not in DISPLAY and c not in hidden
+    accuracy, paired = table_metrics(table)
+    display = (*accuracy, *DISPLAY_EFFICIENCY)
+    paired_columns = [f"{m}{s}" for m in (*paired, "energy_pj") for s in ("_diff", "_diff_ci", "_diff_resolved")]
+    hidden = ("n", "energy_x", "ops_x", "t2i_r1_delta", "config", *SPREAD, *RATIO_SPREAD, "pairs", *paired_columns,
+              *ACCURACY)
+    keys = [c for c in table.columns if not c.endswith(("_std", "_ci")) and c not in display and c not in hidden
             and not c.startswith(ENERGY_PREFIX)]
     out = table[keys].copy()
-    for col in DISPLAY:
+    for col in display:
         if interval == "ci":
             ci = table[f"{col}_ci"] if f"{col}_ci" in table else None
             out[col] = [_fmt(col, v) + (" (n=1)" if n < 2 else "" if ci is None else f" ± {_fmt(col, ci.iloc[i])}")
@@ -310,8 +402,8 @@ def _display_frame(table: pd.DataFrame, interval: str = "std") -> pd.DataFrame:
         if col in table:
             out[col] = [f"{v:.3g}" for v in table[col]]
     if "pairs" in table:
-        for metric, header in PAIRED_DISPLAY.items():
-            out[header] = [_paired_cell(metric, row) for _, row in table.iterrows()]
+        for metric in (*paired, "energy_pj"):
+            out[paired_header(metric)] = [_paired_cell(metric, row) for _, row in table.iterrows()]
         out["pairs"] = table["pairs"]
     if "energy_x_min" in table:
         out["energy_x min–max"] = [f"{lo:.3g}–{hi:.3g}" for lo, hi in zip(table["energy_x_min"], table["energy_x_max"])]
@@ -345,9 +437,9 @@ def _fmt(col: str, value: float) -> str:
         return f"{value / 1e6:.3g}"
     if col == "firing_rate":
         return f"{value:.4f}"
-    if col in PERCENT:
-        return f"{value:.1f}"
-    return human(round(value)) if abs(value) >= 1 else f"{value:.2g}"
+    if col in COUNTS:
+        return human(round(value)) if abs(value) >= 1 else f"{value:.2g}"
+    return f"{value:.1f}"  # accuracy (PERCENT, or a chosen metric) in %
 
 
 def _cell(col: str, value: float, std) -> str:

@@ -24,12 +24,37 @@ def compute_one(spec: SweepSpec, run: RunSpec, threads: int = 0) -> tuple[dict, 
     from ashbench.ashnet.train import train
 
     overrides = list(run.overrides) + ([f"train.threads={threads}"] if threads else [])
+    from ashbench.ashnet.data import has_split
+
     trained = train(spec.base, spec.work_dir / spec.name / run.run_id, overrides=overrides, resume=True)
-    report = evaluate(trained.checkpoint, profile=True, energy_model=spec.energy_models[0])
+    report = evaluate(trained.checkpoint, profile=True, energy_model=spec.energy_models[0], references=False)
     profile_doc = report["efficiency"]["profile"]
     row = tidy_row(spec, run, report, profile_doc, trained.wall_s,
                    training={"selected_step": trained.selected_step, "stopped_step": trained.stopped_step})
+    cfg = trained_config(trained.checkpoint)
+    if has_split(cfg.data, "compositional"):
+        comp = evaluate(trained.checkpoint, split="compositional", profile=False, references=False)
+        row.update(accuracy_columns(comp, prefix="comp:"))
     return row, profile_doc
+
+
+def trained_config(checkpoint: str):
+    from ashbench.ashnet.checkpoint import load_checkpoint, read_config_and_vocab
+
+    return read_config_and_vocab(load_checkpoint(checkpoint), checkpoint)[0]
+
+
+def accuracy_columns(report: dict, prefix: str = "") -> dict:
+    """Accuracy columns of an evaluation report: the standard recalls (``i2t_r1`` ...), the truth-aware
+    ones (``truth:i2t_r1`` ...), both hard-negative accuracies, and per negative kind (``hn:colour``,
+    ``hn_itm:colour`` ...) where the data set labels its negatives; each name with ``prefix``."""
+    out = {k: report["retrieval"][k] for k in report["retrieval"]}
+    out |= {f"truth:{k}": v for k, v in report["retrieval_truth"].items()}
+    out["hard_negative_accuracy"] = report["hard_negative_accuracy"]
+    out["hard_negative_accuracy_itm"] = report["hard_negative_accuracy_itm"]
+    for key, short in (("hard_negative_accuracy_by_kind", "hn"), ("hard_negative_accuracy_itm_by_kind", "hn_itm")):
+        out |= {f"{short}:{kind}": v for kind, v in report.get(key, {}).items()}
+    return {f"{prefix}{k}": round(v, 4) for k, v in out.items()}
 
 
 def write_profile(path: Path, doc: dict) -> None:
@@ -60,8 +85,7 @@ def tidy_row(spec: SweepSpec, run: RunSpec, report: dict, prof: dict, train_s: f
     row = {"run_id": run.run_id, "label": run.label, "sweep": spec.name, "base": spec.base}
     row.update({f"axis:{a}": run.values.get(a, effective_axis_value(a, cfg)) for a in spec.axes})
     row.update({name: cfg[key.split(".")[0]][key.split(".")[1]] for name, key in CONFIG_COLUMNS.items()})
-    row.update({k: round(v, 4) for k, v in report["retrieval"].items()})
-    row["hard_negative_accuracy"] = round(report["hard_negative_accuracy"], 4)
+    row.update(accuracy_columns(report))
     row.update({k: prof["totals"][k] for k in EFFICIENCY_COLUMNS})
     for model in spec.energy_models:
         energy = estimate_energy(prof, model)

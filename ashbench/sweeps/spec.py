@@ -20,8 +20,9 @@ Every key is validated by :mod:`ashbench.schema` against :class:`SpecFile` (one-
 ``ConfigError`` on a wrong type, an unknown key, an empty ``energy_models`` or a ``name`` that is
 not a plain folder name). Axes are config keys (``model.timesteps``, bare names when unique) or
 entries of the ``AXES`` registry: aliases of one config key (``mode``, ``T``, ``neuron``, ...) and
-``objectives`` (one of ``OBJECTIVES``) and ``arm`` (a controlled baseline of ``BASELINES``); a new axis is one ``AXES.register(name, axis)`` with an
-object that has ``overrides(value) -> dict`` and ``effective(config) -> value``.
+``objectives`` (one of ``OBJECTIVES``) and ``arm`` (a controlled baseline of ``BASELINES``); a new
+axis is one ``AXES.register(name, axis)`` with an object that has ``overrides(value) -> dict`` and
+``effective(config) -> value``.
 
 Resumable: a run whose id (a hash of its config overrides) already has a row is skipped; an
 interrupted run has no row and is redone (its training resumes from its last checkpoint under

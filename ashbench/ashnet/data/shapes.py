@@ -6,7 +6,9 @@ exactly one object. Captions are templated from the scene: a list of the objects
 between two of them ("left of", "right of", "above", "below": the dominant axis between their centres),
 the 3x3 region of each object, or a count. Each caption has hard negatives: the same caption with ONE
 change (a colour, shape or size of one object, the relation flipped, or one region moved) that makes
-it false for the image.
+it false for the image. Each hard negative is labelled with the kind of its change (``NEGATIVE_KINDS``:
+"colour", "shape", "size", "relation_flip", "region"); the labels are derived alongside the candidates,
+so no string or random draw differs from before they existed (``VLSplit.negative_kinds``).
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ SPLIT_IDS = {"train": 0, "val": 1, "test": 2}
 ROWS, COLS = ("top", "middle", "bottom"), ("left", "center", "right")
 FLIP = {"left of": "right of", "right of": "left of", "above": "below", "below": "above"}
 COUNT_WORDS = ("zero", "one", "two", "three", "four", "five")
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: caches also hold negative_kinds (strings and images as in 1)
+NEGATIVE_KINDS = ("colour", "shape", "size", "relation_flip", "region")
 
 
 @dataclass(frozen=True)
@@ -158,11 +161,29 @@ def spec_text(spec: dict) -> str:
 
 def hard_negative_specs(spec: dict, objects: list[ShapeObject], rng, h: int) -> list[dict]:
     """Up to ``h`` distinct false variants of ``spec``, each with exactly one change."""
+    return [neg for neg, _kind in labelled_hard_negatives(spec, objects, rng, h)]
+
+
+def labelled_hard_negatives(spec: dict, objects: list[ShapeObject], rng, h: int) -> list[tuple[dict, str]]:
+    """``hard_negative_specs`` (the same draws, the same order), each with the kind of its change."""
     present = {o.words for o in objects}
     present_kinds = {(o.shape, o.colour) for o in objects}
     candidates = _attribute_changes(spec, present, present_kinds) + _structure_changes(spec)
     order = rng.permutation(len(candidates)) if candidates else []
-    return [candidates[i] for i in order[:h]]
+    return [(candidates[i], negative_kind(spec, candidates[i])) for i in order[:h]]
+
+
+def negative_kind(spec: dict, negative: dict) -> str:
+    """The kind of the one change that turns ``spec`` into ``negative`` (one of ``NEGATIVE_KINDS``)."""
+    if negative["rel"] != spec["rel"]:
+        return "relation_flip"
+    if negative["regions"] != spec["regions"]:
+        return "region"
+    for old, new in zip(spec["objs"], negative["objs"]):
+        for kind, a, b in zip(("size", "colour", "shape"), old, new):
+            if a != b:
+                return kind
+    raise ValueError("a hard negative identical to its caption")
 
 
 def _attribute_changes(spec: dict, present: set, present_kinds: set) -> list[dict]:
@@ -206,12 +227,20 @@ def vocabulary() -> list[str]:
 def make_sample(seed: int, split: str, index: int, *, image_size: int = 64, max_objects: int = 3,
                 captions: int = 3, negatives: int = 3) -> tuple[np.ndarray, list[str], list[list[str]]]:
     """(image uint8 [H, W, 3], captions, hard negatives per caption) for one index; deterministic."""
+    return labelled_sample(seed, split, index, image_size=image_size, max_objects=max_objects,
+                           captions=captions, negatives=negatives)[:3]
+
+
+def labelled_sample(seed: int, split: str, index: int, *, image_size: int = 64, max_objects: int = 3,
+                    captions: int = 3, negatives: int = 3):
+    """``make_sample`` plus the kind of each hard negative (the same draws: strings are unchanged)."""
     rng = np.random.default_rng([seed, SPLIT_IDS[split], index])
     objects = make_scene(rng, max_objects)
     image = render(objects, image_size, background=int(rng.integers(0, 48)))
     specs = caption_specs(objects, rng, captions)
-    negs = [[spec_text(n) for n in hard_negative_specs(s, objects, rng, negatives)] for s in specs]
-    return image, [spec_text(s) for s in specs], negs
+    labelled = [labelled_hard_negatives(s, objects, rng, negatives) for s in specs]
+    negs = [[spec_text(n) for n, _ in per] for per in labelled]
+    return image, [spec_text(s) for s in specs], negs, [[k for _, k in per] for per in labelled]
 
 
 def build_split(seed: int, split: str, n: int, *, image_size: int = 64, max_objects: int = 3,
@@ -223,10 +252,11 @@ def build_split(seed: int, split: str, n: int, *, image_size: int = 64, max_obje
     cached = _read_cache(path)
     if cached is not None:
         return cached
-    samples = [make_sample(seed, split, start + i, image_size=image_size, max_objects=max_objects,
-                           captions=captions, negatives=negatives) for i in range(n)]
+    samples = [labelled_sample(seed, split, start + i, image_size=image_size, max_objects=max_objects,
+                               captions=captions, negatives=negatives) for i in range(n)]
     images = torch.from_numpy(np.stack([s[0] for s in samples])).permute(0, 3, 1, 2).contiguous()
-    result = VLSplit(images=images, captions=[s[1] for s in samples], negatives=[s[2] for s in samples], name=split)
+    result = VLSplit(images=images, captions=[s[1] for s in samples], negatives=[s[2] for s in samples], name=split,
+                     negative_kinds=[s[3] for s in samples])
     if path is not None:
         _save_atomic(path, result)
     return result
@@ -250,7 +280,8 @@ def _read_cache(path: Path | None) -> VLSplit | None:
 
 
 def _save_atomic(path: Path, split: VLSplit) -> None:
-    payload = {"images": split.images, "captions": split.captions, "negatives": split.negatives, "name": split.name}
+    payload = {"images": split.images, "captions": split.captions, "negatives": split.negatives, "name": split.name,
+               "negative_kinds": split.negative_kinds}
     write_atomic(path, lambda handle: torch.save(payload, handle), make_parents=True)
 
 
@@ -268,4 +299,4 @@ class ShapesDataset:
                            captions=1, negatives=0)
 
     def has_split(self, d, split: str) -> bool:
-        return {"train": d.n_train, "val": d.n_val, "test": d.n_test}[split] > 0
+        return {"train": d.n_train, "val": d.n_val, "test": d.n_test}.get(split, 0) > 0
