@@ -6,13 +6,38 @@ from ashbench.profiler.counts import OP_FIELDS, add_into, empty_counts
 from ashbench.profiler.result import LayerRecord, Profile, merge_branch
 
 
-def _layer_table(model, neuron_classes) -> dict[str, LayerRecord]:
+def _layer_table(modules, neuron_classes) -> dict[str, LayerRecord]:
+    """One record per module of ``named_modules()`` (``modules``), root first."""
+    params = _subtree_params(modules)
     table = {}
-    for name, module in model.named_modules():
+    for name, module in modules:
         depth = 0 if name == "" else name.count(".") + 1
-        params = sum(p.numel() for p in module.parameters())
-        table[name] = LayerRecord(name, type(module).__name__, depth, params, isinstance(module, neuron_classes))
+        table[name] = LayerRecord(name, type(module).__name__, depth, params[id(module)],
+                                  isinstance(module, neuron_classes))
     return table
+
+
+def _subtree_params(modules) -> dict[int, int]:
+    """id(module) -> ``sum(p.numel() for p in module.parameters())`` for every module: added up
+    from the leaves when the modules form a tree and no parameter is shared; otherwise (shared
+    modules or parameters, counted once per subtree) module by module."""
+    own, seen, listed, children = {}, set(), 0, 0
+    for _, module in modules:
+        count = 0
+        for p in module._parameters.values():
+            if p is not None:
+                seen.add(id(p))
+                listed += 1
+                count += p.numel()
+        own[id(module)] = count
+        children += sum(1 for child in module._modules.values() if child is not None)
+    if children != len(modules) - 1 or len(seen) != listed:
+        return {id(module): sum(p.numel() for p in module.parameters()) for _, module in modules}
+    for _, module in reversed(modules):  # pre-order reversed: every child before its parent
+        for child in module._modules.values():
+            if child is not None:
+                own[id(module)] += own[id(child)]
+    return own
 
 
 def _op_records(run, layers, totals, branches, by_op) -> None:
@@ -52,8 +77,9 @@ def _neuron_records(run, layers, totals, branches, steps) -> None:
         add_into(layers[name].own, counts)
 
 
-def build_profile(model, run, model_name, batch, layout, spikes, input_t) -> Profile:
-    layers = _layer_table(model, run.neuron_classes)
+def build_profile(modules, run, model_name, batch, layout, spikes, input_t) -> Profile:
+    """``modules``: the model's ``named_modules()``."""
+    layers = _layer_table(modules, run.neuron_classes)
     totals, branches, by_op = empty_counts(), {}, {}
     steps = LayerRecord("", "", 0)
     _op_records(run, layers, totals, branches, by_op)

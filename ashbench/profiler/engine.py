@@ -24,11 +24,23 @@ from ashbench.profiler.aggregate import build_profile
 from ashbench.profiler.counts import OP_FIELDS
 from ashbench.profiler.inputs import resolve_batch
 from ashbench.profiler.neurons import NeuronStats, framework_of, neuron_types, record_call, reset_neurons
-from ashbench.profiler.provenance import event_operands
+from ashbench.profiler.provenance import event_rule
 from ashbench.profiler.result import Profile
 from ashbench.profiler.rules import COMPOSITE_RULES, FAST_PATH_MODULES, classify
 from ashbench.profiler.spikes import parse_semantics
-from ashbench.profiler.tracking import SpikeTracker, _flat
+from ashbench.profiler.tracking import SpikeTracker, _flat, tensors_of
+
+# func -> (handler / 'free' / None, name in reports, event rule without counts, event rule with counts):
+# what an aten op overload is, looked up once per process (``classify``, ``provenance.event_rule``).
+_OP_INFO: dict = {}
+_FIELD_INDEX = {name: i for i, name in enumerate(OP_FIELDS)}
+
+
+def _op_info(func) -> tuple:
+    info = _OP_INFO.get(func)
+    if info is None:
+        info = _OP_INFO[func] = (classify(func), str(func), event_rule(func, False), event_rule(func, True))
+    return info
 
 
 class RuleFailure(Exception):
@@ -38,10 +50,11 @@ class RuleFailure(Exception):
 class _Run:
     """Mutable state of one counted forward pass."""
 
-    def __init__(self, model, semantics, strict: bool, extra_neuron_types=()):
+    def __init__(self, model, semantics, strict: bool, extra_neuron_types=(), modules=None):
         self.strict = strict
         self.semantics = semantics
         self.sums_carry_events = semantics.kind in ("auto", "multi")  # a sum of spikes is a count of events
+        self._event_slot = 3 if self.sums_carry_events else 2  # which event rule of _op_info applies
         self.extra_neuron_types = tuple(extra_neuron_types)
         self.neuron_classes = neuron_types() + self.extra_neuron_types
         self.stack: list[str] = []
@@ -55,8 +68,8 @@ class _Run:
         self.unsupported: dict[tuple, int] = defaultdict(int)
         self.warnings: list[str] = []
         self.frameworks: dict[int, object] = {}  # id(neuron module) -> its NeuronFramework, looked up once
-        self.tracker = SpikeTracker(semantics, list(model.parameters()) + list(model.buffers()))
-        self.rules: dict = {}
+        modules = list(model.named_modules()) if modules is None else modules
+        self.tracker = SpikeTracker(semantics, _weights(modules))
 
     # -- module tracking -------------------------------------------------------------------
     def push(self, name: str, is_neuron: bool) -> None:
@@ -123,25 +136,26 @@ class _Run:
     def on_op(self, func, args, kwargs, out) -> None:
         if self.absorb_depth:
             return
-        rule = self.rules.get(func, 0)
-        if rule == 0:
-            rule = self.rules[func] = classify(func)
+        info = _OP_INFO.get(func) or _op_info(func)
+        rule = info[0]
         if rule is None:
             self._unsupported(func)
             return
         if rule != "free":
-            self._count(func, rule, args, kwargs, out)
-        operands = event_operands(func, args, kwargs, self.sums_carry_events)
-        if operands is not None:
-            self.tracker.propagate(operands, out)
+            self._count(func, info[1], rule, args, kwargs, out)
+        events = info[self._event_slot]
+        if events is not None:
+            operands = args if events is True else events(args, kwargs)
+            if operands is not None:
+                self.tracker.propagate(operands, out)
 
-    def _count(self, func, rule, args, kwargs, out) -> None:
+    def _count(self, func, name, rule, args, kwargs, out) -> None:
         try:
             branch, counts = rule(self.tracker, args, kwargs, out)
         except Exception as exc:  # a bug in a rule must not pass for a user's bad input
             raise RuleFailure(f"counting rule for {func} failed: {type(exc).__name__}: {exc}") from exc
         self._add_bytes(counts, args, out)
-        self._record(str(func), branch, counts)
+        self._record(name, branch, counts)
 
     def on_composite(self, name: str, rule, args, kwargs, run_it):
         """Count a composite torch function as one op with ``rule``, absorbing the aten ops it
@@ -167,24 +181,27 @@ class _Run:
 
     def _add_bytes(self, counts: dict, args, out) -> None:
         weight = read = 0
-        for a in _flat(args):
-            if torch.is_tensor(a):
-                nbytes = a.numel() * a.element_size()
-                if self.tracker.is_param(a):
-                    weight += nbytes
-                else:
-                    read += nbytes
+        params = self.tracker._params
+        for a in tensors_of(args):
+            nbytes = a.numel() * a.element_size()
+            ref = params.get(a.untyped_storage().data_ptr())  # tracker.is_param, inlined
+            if ref is not None and not ref.expired():
+                weight += nbytes
+            else:
+                read += nbytes
         counts["weight_read_bytes"] = weight
         counts["activation_read_bytes"] = read
-        counts["activation_write_bytes"] = sum(o.numel() * o.element_size() for o in _flat(out) if torch.is_tensor(o))
+        counts["activation_write_bytes"] = sum(o.numel() * o.element_size() for o in tensors_of(out))
 
     def _record(self, op: str, branch: str, counts: dict) -> None:
         key = (self.stack_key, op, branch)
         row = self.records.get(key)
         if row is None:
             row = self.records[key] = [0] * (len(OP_FIELDS) + 1)
-        for i, field in enumerate(OP_FIELDS):
-            row[i] += counts.get(field, 0)
+        for field, value in counts.items():
+            i = _FIELD_INDEX.get(field)
+            if i is not None:
+                row[i] += value
         row[-1] += 1
 
 
@@ -218,20 +235,30 @@ class _CompositeMode(TorchFunctionMode):
         return func(*args, **kwargs)
 
 
-def _install_hooks(model, run: _Run) -> list:
+def _weights(modules) -> list:
+    """The parameters and buffers of the modules of ``named_modules()`` (``model.parameters()`` and
+    ``model.buffers()``, read in the one walk of the module tree that a profile makes)."""
+    found = []
+    for _, module in modules:
+        found.extend(p for p in module._parameters.values() if p is not None)
+        found.extend(b for b in module._buffers.values() if b is not None)
+    return found
+
+
+def _install_hooks(modules, run: _Run) -> list:
     """Module tracking through global module hooks (filtered to this model's modules by id):
     nothing is attached to the model's own modules, so PyTorch's checks for attached hooks (the
     fused path of nn.TransformerEncoderLayer) see a plain model."""
-    modules = {}
-    for name, module in model.named_modules():
+    entries = {}
+    for name, module in modules:
         is_neuron = isinstance(module, run.neuron_classes)
         fast = bool(FAST_PATH_MODULES) and isinstance(module, FAST_PATH_MODULES)
-        modules[id(module)] = (name, is_neuron, fast)
+        entries[id(module)] = (name, is_neuron, fast)
         if is_neuron and any(p.dim() >= 2 for p in module.parameters()):
             run.warn(f"neuron '{name}' ({type(module).__name__}) holds weights (e.g. a recurrent connection); "
                      "ops inside a neuron are its membrane update, so their MACs/synops are not counted")
-    return [register_module_forward_pre_hook(_pre_hook(run, modules)),
-            register_module_forward_hook(_post_hook(run, modules), with_kwargs=True)]
+    return [register_module_forward_pre_hook(_pre_hook(run, entries)),
+            register_module_forward_hook(_post_hook(run, entries), with_kwargs=True)]
 
 
 def _pre_hook(run: _Run, modules: dict):
@@ -288,9 +315,10 @@ def profile(model, inputs, *, layout: str = "B", batch_size: int | None = None, 
     semantics = parse_semantics(spikes)
     args = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
     batch, input_t = resolve_batch(args, layout, batch_size)
-    run = _Run(model, semantics, strict, neuron_classes)
+    modules = list(model.named_modules())  # the one walk of the module tree
+    run = _Run(model, semantics, strict, neuron_classes, modules)
     run.tracker.mark_inputs(_flat(args))
-    handles = _install_hooks(model, run)
+    handles = _install_hooks(modules, run)
     try:
         reset_state(model)
         with torch.no_grad(), _CompositeMode(run), _CountingMode(run):
@@ -307,7 +335,8 @@ def profile(model, inputs, *, layout: str = "B", batch_size: int | None = None, 
             h.remove()
         reset_state(model)
     _final_warnings(run)
-    return build_profile(model, run, name or type(model).__name__, batch, layout, semantics.name, input_t)
+    return build_profile(list(model.named_modules()),  # walked again: a forward may add modules
+                         run, name or type(model).__name__, batch, layout, semantics.name, input_t)
 
 
 def _final_warnings(run: _Run) -> None:

@@ -75,3 +75,12 @@ def event_operands(func, args, kwargs, counts_allowed: bool):
     if rule is None:
         return args if func.is_view else None
     return rule(args, kwargs)
+
+
+def event_rule(func, counts_allowed: bool):
+    """What ``event_operands`` does for ``func``, looked up once: its rule, True (a view: all its
+    arguments), or None (its output never holds events)."""
+    rule = MOVING_OPS.get(func) or (SUMMING_OPS.get(func) if counts_allowed else None)
+    if rule is None:
+        return True if func.is_view else None
+    return rule

@@ -16,6 +16,7 @@ real-valued (ANN work, counted as MACs).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -44,8 +45,19 @@ class SpikeSemantics:
         return BINARY.is_spike(x) if self.kind == "auto" else self.is_spike(x)
 
     def is_spike(self, x: torch.Tensor) -> bool:
-        """True when every element of ``x`` obeys the semantics (bool tensors are binary spikes)."""
+        """True when every element of ``x`` obeys the semantics (bool tensors are binary spikes).
+        A first element that breaks them decides at once (no scan of the whole tensor)."""
+        if x.dtype != torch.bool and x.numel() and not x.is_complex() and not self._allows(x[(0,) * x.dim()].item()):
+            return False
         return self.bound(x) is not None
+
+    def _allows(self, v) -> bool:
+        """Whether one value may be an element of a spike tensor (range and integrality, as ``bound``)."""
+        if not math.isfinite(v):
+            return v == v  # NaN breaks them; an infinity is left to ``bound``
+        lowest = -1 if self.kind == "ternary" else 0
+        highest = self.max_events if self.max_events is not None else math.inf
+        return lowest <= v <= highest and v == round(v)
 
     def bound(self, x: torch.Tensor) -> int | None:
         """The largest event count an element of ``x`` carries, or None when ``x`` breaks the

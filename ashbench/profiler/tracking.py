@@ -21,6 +21,7 @@ made inside C++ decompositions (``linear`` -> ``view`` -> ``addmm``) get short-l
 from __future__ import annotations
 
 import torch
+from torch import Tensor
 from torch.multiprocessing.reductions import StorageWeakRef
 
 from ashbench.profiler.spikes import BINARY, SpikeSemantics
@@ -33,7 +34,10 @@ def _storage_ptr(t: torch.Tensor) -> int:
 class SpikeTracker:
     def __init__(self, semantics: SpikeSemantics, params):
         self.semantics = semantics
-        self._params = {_storage_ptr(p): StorageWeakRef(p.untyped_storage()) for p in params}
+        self._params = {}
+        for p in params:
+            storage = p.untyped_storage()
+            self._params[storage.data_ptr()] = StorageWeakRef(storage)
         self._known: dict[int, tuple] = {}
         self._looked: dict[tuple, bool] = {}
         self.spike_like_unmarked = False  # a real operand of a MAC op held only 0/1 values
@@ -82,13 +86,40 @@ class SpikeTracker:
 
     def propagate(self, inputs, out) -> None:
         """Mark the outputs of an event-preserving op whose tensor inputs all hold events."""
-        tensors = [a for a in _flat(inputs) if torch.is_tensor(a)]
-        if tensors and all(self.known_spike(a) for a in tensors):
-            shared = {_storage_ptr(a) for a in tensors}  # a view's storage is marked already
-            for o in _flat(out):
-                if torch.is_tensor(o) and (o.is_floating_point() or o.dtype == torch.bool) \
-                        and _storage_ptr(o) not in shared:
-                    self.mark(o)
+        known = self._known
+        if not known:
+            return  # nothing holds events yet
+        shared = set()  # a view's storage is marked already
+        for a in tensors_of(inputs):
+            ptr = a.untyped_storage().data_ptr()
+            entry = known.get(ptr)
+            if entry is None or entry[1] != a._version or entry[0].expired():
+                return
+            shared.add(ptr)
+        if not shared:
+            return
+        for o in tensors_of(out):
+            if (o.is_floating_point() or o.dtype == torch.bool) and _storage_ptr(o) not in shared:
+                self.mark(o)
+
+
+def tensors_of(obj) -> list:
+    """The tensors among the leaves of nested lists/tuples of op arguments, in order (``_flat``)."""
+    if isinstance(obj, Tensor):
+        return [obj]
+    if not isinstance(obj, (list, tuple)):
+        return []
+    found = []
+    for item in obj:
+        if isinstance(item, Tensor):
+            found.append(item)
+        elif isinstance(item, (list, tuple)):  # a list of tensors (cat) or of sizes (view)
+            for leaf in item:
+                if isinstance(leaf, Tensor):
+                    found.append(leaf)
+                elif isinstance(leaf, (list, tuple)):
+                    found.extend(t for t in _flat(leaf) if isinstance(t, Tensor))
+    return found
 
 
 def _flat(obj):
