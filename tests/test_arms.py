@@ -10,7 +10,20 @@ from ashbench.sweeps.spec import ArmAxis, expand, load_spec
 @pytest.mark.parametrize("arm", BASELINES.names())
 def test_each_arms_config_is_recognised_as_that_arm(arm):
     cfg = load_config("ashnet-default" if arm == "hybrid" else f"ashnet-{arm}")
-    assert ArmAxis().effective(cfg.to_dict()) == arm
+    # a widened ANN is only "ann-wide" when a run names it; by its config alone it reads as "ann"
+    assert ArmAxis().effective(cfg.to_dict()) == ("ann" if arm == "ann-wide" else arm)
+
+
+def test_the_wide_ann_is_matched_to_the_sweeps_own_base():
+    from ashbench.ashnet.config import image_side_params
+
+    small = load_config("ashnet-default", ["model.vision_width=64", "model.snn_width=64", "model.embed_dim=64"])
+    width = ArmAxis().overrides("ann-wide", small)["model.vision_width"]
+    target = image_side_params(small)
+    wide = lambda w: image_side_params(load_config("ashnet-default", [  # noqa: E731
+        "model.mode=ann", f"model.vision_width={w}", "model.snn_width=64", "model.embed_dim=64"]))
+    # the chosen width (a multiple of the 4 heads) is the closest: its neighbours miss by more
+    assert width > 64 and abs(wide(width) - target) <= min(abs(wide(width - 4) - target), abs(wide(width + 4) - target))
 
 
 def test_the_arm_axis_maps_to_the_baselines_overrides(tmp_path):

@@ -158,11 +158,14 @@ def _tiny(mode: str) -> dict:
 
 @dataclass(frozen=True)
 class Baseline:
-    """A controlled arm of the reference comparison: config overrides on the hybrid default and
-    the one factor it isolates (``controls``)."""
+    """A controlled arm of the reference comparison: config overrides on a hybrid base config and the
+    one factor it isolates (``controls``). With ``match_image_params`` the arm's ``model.vision_width``
+    is chosen per base config (:func:`matched_vision_width`): the width whose image-side parameter
+    count is closest to the hybrid's."""
 
     overrides: dict
     controls: str
+    match_image_params: bool = False
 
 
 BASELINES: Registry[Baseline] = Registry("arm", ConfigError)
@@ -179,9 +182,10 @@ BASELINES.register("ann-twin", Baseline(
     "the hybrid with ReLU in place of the spiking neurons and T = 1: the same topology, parameters and "
     "losses, continuous activations; whether spiking (not the extra branch) matters"))
 BASELINES.register("ann-wide", Baseline(
-    {"model": {"mode": "ann", "vision_width": 128}, "loss": {"stua_weight": 0.0}},
-    "the ANN widened to the hybrid's image-side parameters (vision_width 128: 520,224 vs 522,457); it has "
-    "more MACs (12.9 M vs 8.2 M per image): whether a hybrid gain is only capacity"))
+    {"model": {"mode": "ann"}, "loss": {"stua_weight": 0.0}},
+    "the ANN widened to the hybrid's image-side parameters (on ashnet-default vision_width 128: 520,224 vs "
+    "522,457); it has more MACs (12.9 M vs 8.2 M per image): whether a hybrid gain is only capacity",
+    match_image_params=True))
 BASELINES.register("snn", Baseline(
     {"model": {"mode": "snn"}},
     "the spiking encoder alone on a one-layer patchify stem (V = E_snn): no ANN hierarchy"))
@@ -195,11 +199,57 @@ def _merge(base: dict, extra: dict) -> dict:
     return {k: {**base.get(k, {}), **extra.get(k, {})} for k in {*base, *extra}}
 
 
+def image_side_params(cfg: "VLConfig") -> int:
+    """Parameters of the retrieval path's image side: concrete encoder, abstract encoder, r and the
+    image projection (counted on the meta device: nothing is allocated)."""
+    import torch
+
+    from ashbench.ashnet.model import build_model  # lazy: the model module imports this one
+
+    with torch.device("meta"):
+        m = build_model(cfg, 8)
+    parts = [m.concrete, m.abstract, m.image_proj]
+    return sum(p.numel() for part in parts if part is not None for p in part.parameters()) + (m.r is not None)
+
+
+def matched_vision_width(base: "VLConfig", overrides: dict) -> int:
+    """The ``model.vision_width`` (a multiple of ``model.vision_heads``, from the base width up) whose
+    image-side parameters with ``overrides`` applied are closest to the base hybrid's (the count grows
+    with the width, so the scan stops at the first width above the target)."""
+    target = image_side_params(base)
+    arm = _apply(base, overrides)
+    step = arm.model.vision_heads
+    best = (float("inf"), base.model.vision_width)
+    for width in range(max(step, base.model.vision_width // step * step), 4 * base.model.vision_width + 1, step):
+        count = image_side_params(_apply(arm, {"model": {"vision_width": width}}))
+        best = min(best, (abs(count - target), width))
+        if count > target:
+            break
+    return best[1]
+
+
+def _apply(cfg: "VLConfig", nested: dict) -> "VLConfig":
+    return apply_overrides(cfg, [f"{s}.{k}={v!r}" if isinstance(v, str) else f"{s}.{k}={str(v).lower()}"
+                                 if isinstance(v, bool) else f"{s}.{k}={v}"
+                                 for s, kv in nested.items() for k, v in kv.items()])
+
+
+def arm_overrides(arm: str, base: "VLConfig | None" = None) -> dict:
+    """The nested overrides of a ``BASELINES`` arm on ``base`` (default: ``ashnet-default``)."""
+    entry = BASELINES.get(arm)
+    out = copy.deepcopy(entry.overrides)
+    if entry.match_image_params:
+        width = matched_vision_width(base or VLConfig(), out)
+        out.setdefault("model", {})["vision_width"] = width
+    return out
+
+
 PRESETS: Registry[dict] = Registry("config", ConfigError)
 PRESETS.register("ashnet-default", {})
 for _arm in BASELINES.names():
-    if _arm != "hybrid":
-        PRESETS.register(f"ashnet-{_arm}", BASELINES.get(_arm).overrides)
+    if _arm != "hybrid":  # a callable preset is resolved when loaded (ann-wide builds models to match widths)
+        PRESETS.register(f"ashnet-{_arm}", (lambda arm=_arm: arm_overrides(arm)) if BASELINES.get(_arm)
+                         .match_image_params else BASELINES.get(_arm).overrides)
 PRESETS.register("test-tiny", _tiny("hybrid"))
 SCENES = {"data": {"dataset": "scenes", "max_objects": 5}, "model": {"max_text_len": 32}}
 PRESETS.register("ashnet-scenes", SCENES)
@@ -244,7 +294,8 @@ def apply_overrides(cfg: VLConfig, overrides: list[str] | tuple[str, ...] = ()) 
 
 def _read_base(name: str) -> dict:
     if name in PRESETS:
-        return {"name": name, **copy.deepcopy(PRESETS.get(name))}
+        preset = PRESETS.get(name)
+        return {"name": name, **copy.deepcopy(preset() if callable(preset) else preset)}
     path = Path(name)
     if path.suffix == ".toml" or path.exists():
         return _read_toml(path)

@@ -37,7 +37,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ashbench.ashnet.config import BASELINES, _resolve_key, load_config
+from ashbench.ashnet.config import BASELINES, _resolve_key, arm_overrides, load_config
 from ashbench.energy import get_energy_model
 from ashbench.errors import ConfigError
 from ashbench.files import read_toml
@@ -85,18 +85,23 @@ class ObjectivesAxis:
 
 class ArmAxis:
     """The ``arm`` axis: a controlled arm of the comparison, a name of
-    :data:`ashbench.ashnet.config.BASELINES` (its overrides; see that registry for what each controls)."""
+    :data:`ashbench.ashnet.config.BASELINES` (its overrides on the sweep's base config with the spec's
+    ``set`` applied, which decides e.g. the width of ``ann-wide``; see that registry for what each
+    arm controls)."""
 
-    def overrides(self, value) -> dict:
+    def overrides(self, value, base=None) -> dict:
         if not isinstance(value, str) or value not in BASELINES:
             raise ConfigError(f"unknown arm {value!r}; valid: {', '.join(BASELINES.names())}")
-        return _flat(BASELINES.get(value).overrides)
+        return _flat(arm_overrides(value, base))
 
     def effective(self, config: dict) -> str:
-        """The arm with the most overrides that all hold in ``config`` ("hybrid" has none)."""
+        """For a run that does not set the axis: the arm with the most fixed overrides that all hold in
+        ``config`` ("hybrid" has none; an ANN widened by hand reads as "ann": only a run that names
+        ``ann-wide`` is one)."""
         holds = [(len(_flat(BASELINES.get(a).overrides)), a) for a in BASELINES.names()
-                 if all(config[k.split(".")[0]][k.split(".")[1]] == v
-                        for k, v in _flat(BASELINES.get(a).overrides).items())]
+                 if not BASELINES.get(a).match_image_params
+                 and all(config[k.split(".")[0]][k.split(".")[1]] == v
+                         for k, v in _flat(BASELINES.get(a).overrides).items())]
         return max(holds)[1]
 
 
@@ -196,9 +201,11 @@ def _axis(name: str):
     return ConfigAxis(name)
 
 
-def axis_overrides(axis: str, value) -> dict:
-    """Config overrides meant by one axis value (raises ConfigError on an unknown axis)."""
-    return _axis(axis).overrides(value)
+def axis_overrides(axis: str, value, base=None) -> dict:
+    """Config overrides meant by one axis value (raises ConfigError on an unknown axis); ``base`` (a
+    VLConfig) is passed to axes whose overrides depend on it (``arm``)."""
+    entry = _axis(axis)
+    return entry.overrides(value, base) if isinstance(entry, ArmAxis) else entry.overrides(value)
 
 
 def expand(spec: SweepSpec) -> list[RunSpec]:
@@ -206,18 +213,26 @@ def expand(spec: SweepSpec) -> list[RunSpec]:
     combos = [dict(zip(spec.grid, vals)) for vals in itertools.product(*spec.grid.values())] if spec.grid else []
     combos += [dict(r) for r in spec.runs]
     seen, out = set(), []
+    base = base_config(spec) if any("arm" in v for v in combos) else None
     for values in combos:
-        run = make_run(spec, values)
+        run = make_run(spec, values, base)
         if run.run_id not in seen:
             seen.add(run.run_id)
             out.append(run)
     return out
 
 
-def make_run(spec: SweepSpec, values: dict) -> RunSpec:
+def base_config(spec: SweepSpec):
+    """The sweep's base config with the spec's ``set`` applied (what the ``arm`` axis derives from)."""
+    return load_config(spec.base, [f"{k}={_toml_value(v)}" for k, v in spec.fixed.items()])
+
+
+def make_run(spec: SweepSpec, values: dict, base=None) -> RunSpec:
     overrides = dict(spec.fixed)
+    if "arm" in values and base is None:
+        base = base_config(spec)
     for axis, value in values.items():
-        overrides.update(axis_overrides(axis, value))
+        overrides.update(axis_overrides(axis, value, base))
     items = tuple(f"{k}={_toml_value(v)}" for k, v in sorted(overrides.items()))
     digest = hashlib.sha1(json.dumps([spec.base, items]).encode()).hexdigest()[:10]
     label = ",".join(f"{k}={v}" for k, v in values.items())
