@@ -15,7 +15,7 @@ def test_each_arms_config_is_recognised_as_that_arm(arm):
 
 
 def test_the_wide_ann_is_matched_to_the_sweeps_own_base():
-    from ashbench.ashnet.config import image_side_params
+    from ashbench.ashnet.baselines import image_side_params
 
     small = load_config("ashnet-default", ["model.vision_width=64", "model.snn_width=64", "model.embed_dim=64"])
     width = ArmAxis().overrides("ann-wide", small)["model.vision_width"]
@@ -53,3 +53,9 @@ def test_ablations_outside_the_arm_groups_need_no_pairing(tmp_path):
 
     spec = load_spec(str(path))
     validate_runs(spec, expand(spec))
+
+
+def test_the_ann_wide_preset_holds_the_width_matched_on_the_default():
+    from ashbench.ashnet.baselines import arm_overrides
+
+    assert arm_overrides("ann-wide")["model"]["vision_width"] == load_config("ashnet-ann-wide").model.vision_width

@@ -160,8 +160,8 @@ def _tiny(mode: str) -> dict:
 class Baseline:
     """A controlled arm of the reference comparison: config overrides on a hybrid base config and the
     one factor it isolates (``controls``). With ``match_image_params`` the arm's ``model.vision_width``
-    is chosen per base config (:func:`matched_vision_width`): the width whose image-side parameter
-    count is closest to the hybrid's."""
+    is chosen per base config (:func:`ashbench.ashnet.baselines.matched_vision_width`): the width whose
+    image-side parameter count is closest to the hybrid's."""
 
     overrides: dict
     controls: str
@@ -199,57 +199,13 @@ def _merge(base: dict, extra: dict) -> dict:
     return {k: {**base.get(k, {}), **extra.get(k, {})} for k in {*base, *extra}}
 
 
-def image_side_params(cfg: "VLConfig") -> int:
-    """Parameters of the retrieval path's image side: concrete encoder, abstract encoder, r and the
-    image projection (counted on the meta device: nothing is allocated)."""
-    import torch
-
-    from ashbench.ashnet.model import build_model  # lazy: the model module imports this one
-
-    with torch.device("meta"):
-        m = build_model(cfg, 8)
-    parts = [m.concrete, m.abstract, m.image_proj]
-    return sum(p.numel() for part in parts if part is not None for p in part.parameters()) + (m.r is not None)
-
-
-def matched_vision_width(base: "VLConfig", overrides: dict) -> int:
-    """The ``model.vision_width`` (a multiple of ``model.vision_heads``, from the base width up) whose
-    image-side parameters with ``overrides`` applied are closest to the base hybrid's (the count grows
-    with the width, so the scan stops at the first width above the target)."""
-    target = image_side_params(base)
-    arm = _apply(base, overrides)
-    step = arm.model.vision_heads
-    best = (float("inf"), base.model.vision_width)
-    for width in range(max(step, base.model.vision_width // step * step), 4 * base.model.vision_width + 1, step):
-        count = image_side_params(_apply(arm, {"model": {"vision_width": width}}))
-        best = min(best, (abs(count - target), width))
-        if count > target:
-            break
-    return best[1]
-
-
-def _apply(cfg: "VLConfig", nested: dict) -> "VLConfig":
-    return apply_overrides(cfg, [f"{s}.{k}={v!r}" if isinstance(v, str) else f"{s}.{k}={str(v).lower()}"
-                                 if isinstance(v, bool) else f"{s}.{k}={v}"
-                                 for s, kv in nested.items() for k, v in kv.items()])
-
-
-def arm_overrides(arm: str, base: "VLConfig | None" = None) -> dict:
-    """The nested overrides of a ``BASELINES`` arm on ``base`` (default: ``ashnet-default``)."""
-    entry = BASELINES.get(arm)
-    out = copy.deepcopy(entry.overrides)
-    if entry.match_image_params:
-        width = matched_vision_width(base or VLConfig(), out)
-        out.setdefault("model", {})["vision_width"] = width
-    return out
-
-
 PRESETS: Registry[dict] = Registry("config", ConfigError)
 PRESETS.register("ashnet-default", {})
+ANN_WIDE_DEFAULT_WIDTH = 128  # ann-wide's matched width on ashnet-default (tests/test_arms.py recomputes it)
 for _arm in BASELINES.names():
-    if _arm != "hybrid":  # a callable preset is resolved when loaded (ann-wide builds models to match widths)
-        PRESETS.register(f"ashnet-{_arm}", (lambda arm=_arm: arm_overrides(arm)) if BASELINES.get(_arm)
-                         .match_image_params else BASELINES.get(_arm).overrides)
+    if _arm != "hybrid":
+        _extra = {"model": {"vision_width": ANN_WIDE_DEFAULT_WIDTH}} if BASELINES.get(_arm).match_image_params else {}
+        PRESETS.register(f"ashnet-{_arm}", _merge(BASELINES.get(_arm).overrides, _extra))
 PRESETS.register("test-tiny", _tiny("hybrid"))
 SCENES = {"data": {"dataset": "scenes", "max_objects": 5}, "model": {"max_text_len": 32}}
 PRESETS.register("ashnet-scenes", SCENES)
@@ -294,8 +250,7 @@ def apply_overrides(cfg: VLConfig, overrides: list[str] | tuple[str, ...] = ()) 
 
 def _read_base(name: str) -> dict:
     if name in PRESETS:
-        preset = PRESETS.get(name)
-        return {"name": name, **copy.deepcopy(preset() if callable(preset) else preset)}
+        return {"name": name, **copy.deepcopy(PRESETS.get(name))}
     path = Path(name)
     if path.suffix == ".toml" or path.exists():
         return _read_toml(path)

@@ -37,7 +37,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ashbench.ashnet.config import BASELINES, _resolve_key, arm_overrides, load_config
+from ashbench.ashnet.baselines import arm_overrides
+from ashbench.ashnet.config import BASELINES, _resolve_key, load_config
 from ashbench.energy import get_energy_model
 from ashbench.errors import ConfigError
 from ashbench.files import read_toml
