@@ -300,3 +300,23 @@ def test_sweep_rows_give_selected_and_stopped_steps(tmp_path):
     (row,) = read_rows(tmp_path / "results" / "s" / "runs.csv")
     assert row["stopped_step"] == "2" and row["selected_step"] in ("1", "2")
     assert math.isfinite(float(row["t2i_r1"]))
+
+
+def test_validation_uses_the_scene_graphs_truth_like_the_test_report():
+    """On a split with scene graphs the val metric is the evaluation's truth-aware recall (scene-graph
+    truth), not string identity: validation_report and retrieval_report agree on the same split."""
+    from ashbench.ashnet.config import load_config
+    from ashbench.ashnet.data import load_split
+    from ashbench.ashnet.data.tokenizer import WordTokenizer
+    from ashbench.ashnet.evaluate import retrieval_report
+    from ashbench.ashnet.model import build_model
+    from ashbench.ashnet.train import validation_report
+
+    cfg = load_config("test-tiny-scenes")
+    split = load_split(cfg.data, "val")
+    tok = WordTokenizer.build([t for caps in split.captions for t in caps] +
+                              [t for per in split.negatives for ns in per for t in ns])
+    model = build_model(cfg, len(tok))
+    val = validation_report(model, split, tok, cfg.model.max_text_len)
+    full = retrieval_report(model, split, tok, cfg.model.max_text_len, n_resamples=10, references=False)
+    assert val["retrieval_truth"] == full["retrieval_truth"] and val["retrieval"] == full["retrieval"]

@@ -103,7 +103,7 @@ def standard_ranks(sim: torch.Tensor, txt_to_img: torch.Tensor) -> tuple[torch.T
     return i2t_rank, t2i_rank
 
 
-def _recalls_from_ranks(i2t_rank: torch.Tensor, t2i_rank: torch.Tensor, ks) -> dict[str, float]:
+def recalls_from_ranks(i2t_rank: torch.Tensor, t2i_rank: torch.Tensor, ks) -> dict[str, float]:
     out = {}
     for k in ks:
         out[f"i2t_r{k}"] = 100.0 * (i2t_rank < k).float().sum().item() / i2t_rank.numel()
@@ -115,7 +115,7 @@ def _recalls_from_ranks(i2t_rank: torch.Tensor, t2i_rank: torch.Tensor, ks) -> d
 
 def recall_at_k(sim: torch.Tensor, txt_to_img: torch.Tensor, ks=(1, 5, 10)) -> dict[str, float]:
     """Image->text and text->image recall@k (percent) and their mean, from sim [N_images, N_texts]."""
-    return _recalls_from_ranks(*standard_ranks(sim, txt_to_img), ks)
+    return recalls_from_ranks(*standard_ranks(sim, txt_to_img), ks)
 
 
 def caption_ids(texts: list[str]) -> torch.Tensor:
@@ -153,7 +153,7 @@ def truth_aware_recall_at_k(sim: torch.Tensor, txt_to_img: torch.Tensor, texts: 
                             ks=(1, 5, 10)) -> dict[str, float]:
     """Truth-aware recall@k (percent; see the module doc) and their mean, from sim [N_images, N_texts]."""
     truth = caption_truth(texts, txt_to_img, sim.shape[0])
-    return _recalls_from_ranks(*truth_ranks(sim, truth, caption_ids(texts)), ks)
+    return recalls_from_ranks(*truth_ranks(sim, truth, caption_ids(texts)), ks)
 
 
 def ceiling_recall_at_k(txt_to_img: torch.Tensor, texts: list[str], n_images: int | None = None,
@@ -327,8 +327,8 @@ def retrieval_report(model, split: VLSplit, tokenizer, max_len: int, device="cpu
     extra = {key: {k: _accuracy(hits) for k, hits in per.items()} for key, per in by_kind.items()}
     if references and split.has_scene_graph:
         extra["reference"] = reference_lines(split)
-    return {"retrieval": _recalls_from_ranks(*std, (1, 5, 10)),
-            "retrieval_truth": _recalls_from_ranks(*tru, (1, 5, 10)),
+    return {"retrieval": recalls_from_ranks(*std, (1, 5, 10)),
+            "retrieval_truth": recalls_from_ranks(*tru, (1, 5, 10)),
             "retrieval_ceiling": recall_at_k(truth.float(), owners),
             "hard_negative_accuracy": hard_negative_accuracy(*scores["itc"], scores["valid"]),
             "hard_negative_accuracy_itm": hard_negative_accuracy(*scores["itm"], scores["valid"]),
@@ -451,7 +451,7 @@ def reference_lines(split: VLSplit, ks=(1, 5, 10)) -> dict:
                            ("perfect", truth.float(), torch.zeros(len(texts), width))):
         pos = sim[owners, cols]
         out[name] = {"retrieval": recall_at_k(sim, owners, ks),
-                     "retrieval_truth": _recalls_from_ranks(*truth_ranks(sim, truth, uid), ks),
+                     "retrieval_truth": recalls_from_ranks(*truth_ranks(sim, truth, uid), ks),
                      "hard_negative_accuracy": hard_negative_accuracy(pos, neg, valid),
                      "hard_negative_accuracy_by_kind": {k: _accuracy(v) for k, v in hard_negative_hits_by_kind(
                          pos, neg, valid, kinds).items()}}

@@ -51,12 +51,15 @@ from ashbench.ashnet.config import VLConfig, apply_overrides, load_config
 from ashbench.ashnet.data import has_split, load_split
 from ashbench.ashnet.data.tokenizer import WordTokenizer
 from ashbench.ashnet.evaluate import (
+    caption_ids,
     embed_split,
     firing_rates,
     hard_negative_accuracy,
     hard_negative_scores,
     recall_at_k,
-    truth_aware_recall_at_k,
+    recalls_from_ranks,
+    split_truth,
+    truth_ranks,
 )
 from ashbench.ashnet.model import build_model
 from ashbench.ashnet.objectives import VLObjective
@@ -492,9 +495,10 @@ def validation_report(model, split, tokenizer, max_len: int, device="cpu", *, se
             scores = hard_negative_scores(model, emb, tokenizer, max_len, device)
         finally:
             model.train(training)
-    sim, owners = emb["img"] @ emb["txt"].t(), emb["owners"]
+    sim, owners, texts = emb["img"] @ emb["txt"].t(), emb["owners"], emb["texts"]
+    truth = split_truth(split, texts, owners)  # the scene graph's truth where the split has one
     return {"retrieval": recall_at_k(sim, owners),
-            "retrieval_truth": truth_aware_recall_at_k(sim, owners, emb["texts"]),
+            "retrieval_truth": recalls_from_ranks(*truth_ranks(sim, truth, caption_ids(texts)), (1, 5, 10)),
             "hard_negative_accuracy": hard_negative_accuracy(*scores["itc"], scores["valid"]),
             "hard_negative_accuracy_itm": hard_negative_accuracy(*scores["itm"], scores["valid"]),
             "n_images": len(split), "n_captions": int(owners.numel()), "firing_rate": firing_rates(emb, model)}
