@@ -50,8 +50,9 @@ def small_results(folder: Path) -> Path:
     folder.mkdir()
     with (SWEEP / "runs.csv").open(newline="") as handle:
         reader = csv.DictReader(handle)
-        rows = [r for r in reader if r["axis:mode"] in ("ann", "hybrid")][:4]
         fields = reader.fieldnames
+        axis = "axis:arm" if "axis:arm" in fields else "axis:mode"
+        rows = [r for r in reader if r[axis] in ("ann", "hybrid")][:4]
     with (folder / "runs.csv").open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fields)
         writer.writeheader()

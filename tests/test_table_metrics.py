@@ -175,17 +175,29 @@ def test_a_table_that_lost_its_attrs_renders_the_same(runs_csv):
         assert render_table(table, "markdown", interval="ci") == shown
 
 
+REPORT_BASE = "arm=hybrid,T=4,neuron=lif,objectives=itc+hn+itm+stua,lambda=0.0"  # as ashnets_report.sh
+REPORT_ACC = [a for m in ("truth:t2i_r1", "truth:i2t_r1", "truth:mean_recall", "hard_negative_accuracy",
+                          "comp:truth:t2i_r1", "comp:truth:mean_recall", "comp:hard_negative_accuracy")
+              for a in ("--metric", m)]
+REPORT_KINDS = [a for k in ("relation_flip", "argument_swap", "count", "colour", "shape", "size")
+                for a in ("--metric", f"hn:{k}")]
+
+
 @pytest.mark.parametrize("name, args", [
+    ("table_accuracy.md", [*REPORT_ACC, "-f", "markdown"]),
+    ("table_kinds_test.md", [*REPORT_KINDS, "-f", "markdown"]),
     ("table_45nm_fp32.md", ["-f", "markdown"]),
     ("table_memory_aware.md", ["-e", "memory-aware", "-f", "markdown"]),
-    ("table_45nm_fp32.csv", ["-f", "csv"]),
+    ("table_45nm_fp32.csv", [*REPORT_ACC, "-f", "csv"]),
 ])
 def test_committed_tables_regenerate_unchanged(tmp_path, name, args):
     """benchmarks/ashnets_report.sh's table commands reproduce the committed results/ashnets tables."""
     folder = ROOT / "results" / "ashnets"
+    script = (ROOT / "benchmarks" / "ashnets_report.sh").read_text()
+    assert f'base="{REPORT_BASE}"' in script  # the same baseline as the script's
     if not (folder / "runs.csv").is_file() or not (folder / name).is_file():
         pytest.skip("no committed results/ashnets tables")
     out = tmp_path / name
-    result = run_cli("table", str(folder / "runs.csv"), "--baseline", "mode=ann", *args, "-o", str(out))
+    result = run_cli("table", str(folder / "runs.csv"), "--baseline", REPORT_BASE, *args, "-o", str(out))
     assert result.exit_code == 0, result.output
     assert out.read_text(encoding="utf-8") == (folder / name).read_text(encoding="utf-8")
