@@ -19,7 +19,8 @@ and the step's FLOPs against what this machine's plain matmul achieves.
 - before/after own identical copies of the model (same initial weights); chunks of ``--steps``
   steps alternate (before first on even rounds), round 0 warms up. Printed: median steps/s of each
   and the median of the per-round ratios after/before. ``--threads`` sets torch's threads (default
-  1, as each job of a ``--jobs 2`` sweep).
+  1, as each job of a ``--jobs 2`` sweep); ``--after-threads`` gives the after variant its own count
+  (e.g. 2: one training using both cores of this machine; the matmul rate stays at ``--threads``).
 - FLOPs: ``torch.utils.flop_counter.FlopCounterMode`` over one whole step (forward + backward +
   optimizer). It counts the matmul-like ops only (mm, addmm, bmm, baddbmm, convolution and its
   backward, scaled-dot-product attention and its backward) as 2 FLOPs per multiply-add; the
@@ -103,12 +104,14 @@ def matmul_gflops(seconds: float = 0.5) -> float:
     return best
 
 
-def bench_mode(mode: str, steps: int, rounds: int) -> dict:
+def bench_mode(mode: str, steps: int, rounds: int, threads: dict) -> dict:
     cfg, batches, batch_s, variants = setup(PRESETS[mode], steps * (rounds + 1))
     times, matmul = {"before": [], "after": []}, []
     for r in range(rounds + 1):  # round 0 warms up
+        torch.set_num_threads(threads["before"])
         matmul.append(matmul_gflops(0.1))  # the machine's rate, measured between the chunks (load varies)
         for name in (("before", "after") if r % 2 == 0 else ("after", "before")):
+            torch.set_num_threads(threads[name])
             t0 = time.perf_counter()
             for i in range(steps):
                 s = r * steps + i
@@ -128,13 +131,17 @@ def main(argv=None) -> int:
     ap.add_argument("--steps", type=int, default=3, help="steps per timed chunk")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--after-threads", type=int, default=None,
+                    help="torch threads of the after variant (default: --threads)")
     args = ap.parse_args(argv)
+    threads = {"before": args.threads, "after": args.after_threads or args.threads}
     torch.set_num_threads(args.threads)
     torch.use_deterministic_algorithms(True)
-    rows = [bench_mode(mode, args.steps, args.rounds) for mode in args.modes]
+    rows = [bench_mode(mode, args.steps, args.rounds, threads) for mode in args.modes]
+    torch.set_num_threads(args.threads)
     peak = statistics.median(r["matmul"] for r in rows)
-    print(f"{args.rounds} rounds x {args.steps} steps per variant, {args.threads} thread(s); before = the naive "
-          f"path, after = the default (see the module doc)")
+    print(f"{args.rounds} rounds x {args.steps} steps per variant, threads before {threads['before']}, after "
+          f"{threads['after']}; before = the naive path, after = the default (see the module doc)")
     print(f"{'mode':7s} {'before steps/s':>14s} {'after steps/s':>14s} {'after/before':>12s} {'GFLOP before':>12s} "
           f"{'GFLOP/step':>10s} "
           f"{'GFLOP/s after':>13s} {'of matmul':>9s} {'make_batch ms':>13s}")

@@ -26,9 +26,15 @@ def _one_error_line(result, fragment: str) -> None:
     ("loss.itc_weight=nan", "invalid loss.itc_weight=nan; it must be finite"),
     ("model.snn_attention=2", "model.snn_attention"),
     ("train.batch_size=100000", "train.batch_size=100000 x 1 rank(s) exceeds the 64 training images"),
+    # issue 10: an unknown data set, combinations the scenes generator cannot hold out, a stem with no arm
+    ("data.dataset=mscoco", "invalid data.dataset='mscoco'; valid values: karpathy, scenes, shapes"),
+    ("data.dataset=scenes data.max_objects=1", "scenes: max_objects must be 2..5 (relations need 2 objects), got 1"),
+    ("data.dataset=scenes data.max_objects=6", "scenes: max_objects must be 2..5"),
+    ("data.held_colour_shapes=6", "invalid data.held_colour_shapes=6; it must be <= 5"),
+    ("model.snn_stem=conv", "model.snn_stem=conv needs model.mode=snn"),
 ])
 def test_train_refuses_bad_values_before_training(tmp_path, override, fragment):
-    result = run_cli("train", *TINY, override, "--out", tmp_path / "run")
+    result = run_cli("train", *TINY, *override.split(), "--out", tmp_path / "run")
     _one_error_line(result, fragment)
     assert not (tmp_path / "run" / "last.pt").exists()
 
@@ -82,6 +88,8 @@ def test_eval_refuses_an_unknown_split_and_an_unusable_output(tiny_checkpoint, t
                     "unknown split 'nosuch'; valid splits: train, val, test")
     _one_error_line(run_cli("eval", tiny_checkpoint, "--no-profile", "-o", tmp_path),
                     f"output path is a folder: {tmp_path}")
+    # a split only scenes has, asked of a shapes checkpoint
+    _one_error_line(run_cli("eval", tiny_checkpoint, "--split", "compositional", "--no-profile"), "compositional")
     assert list(tmp_path.iterdir()) == []
 
 
