@@ -17,8 +17,8 @@ ashbench table $out/runs.csv --baseline $base $comp_kinds -f markdown -o $out/ta
 ashbench table $out/runs.csv --baseline $base -f markdown -o $out/table_45nm_fp32.md
 ashbench table $out/runs.csv --baseline $base -e memory-aware -f markdown -o $out/table_memory_aware.md
 ashbench table $out/runs.csv --baseline $base $acc -f csv -o $out/table_45nm_fp32.csv
-ashbench plot pareto $out/runs.csv -o $out/accuracy_vs_energy
-ashbench plot pareto $out/runs.csv -e memory-aware -o $out/accuracy_vs_energy_memory_aware
+ashbench plot pareto $out/runs.csv --metric truth:t2i_r1 -o $out/accuracy_vs_energy
+ashbench plot pareto $out/runs.csv --metric truth:t2i_r1 -e memory-aware -o $out/accuracy_vs_energy_memory_aware
 ashbench plot breakdown $out/runs.csv -e memory-aware -o $out/energy_breakdown_memory_aware
 ashbench plot breakdown $out/runs.csv -e 45nm-fp32 -o $out/energy_breakdown_45nm_fp32
 ashbench plot curves runs/ashnets -o $out/learning_curves

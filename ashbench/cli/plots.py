@@ -53,7 +53,7 @@ def plot_raster(
 def plot_pareto(
     results: str = typer.Argument(..., help="A runs.csv written by ashbench sweep."),
     energy_model: str = typer.Option("45nm-fp32", "--energy-model", "-e"),
-    metric: str = typer.Option("t2i_r1", "--metric", help="Accuracy column (t2i_r1, mean_recall, ...)."),
+    metric: str = typer.Option("t2i_r1", "--metric", help="Accuracy column (t2i_r1, mean_recall, truth:t2i_r1, comp:truth:t2i_r1, hn:count, ...)."),
     energy_band: bool = typer.Option(False, "--energy-band",
                                      help="Draw each point's min-max energy over every energy model in the runs "
                                           "table as a horizontal bar."),
@@ -64,9 +64,11 @@ def plot_pareto(
     """Accuracy vs energy per sample, one point per configuration (mean over seeds ± 95% CI), with the Pareto
     front."""
     from ashbench.report.figures import accuracy_vs_energy
-    from ashbench.sweeps.comparison import comparison_table, load_runs
+    from ashbench.sweeps.comparison import ACCURACY, comparison_table, load_runs
 
-    table = comparison_table(load_runs(results), energy_model=energy_model, energy_spread=energy_band)
+    frame = load_runs(results)
+    chosen = None if metric in ACCURACY else [metric]  # any accuracy column of the runs table (truth:t2i_r1, ...)
+    table = comparison_table(frame, energy_model=energy_model, energy_spread=energy_band, metrics=chosen)
     _echo_paths(accuracy_vs_energy(table, out, metric=metric, label="config", band=energy_band, ci=ci))
 
 

@@ -186,6 +186,20 @@ def accuracy_vs_energy(table, out: str, *, metric: str = "t2i_r1", label: str = 
     return save(accuracy_vs_energy_figure(table, metric=metric, label=label, band=band, ci=ci), out)
 
 
+def _plain_log_ticks(ax, values: list[float]) -> None:
+    """Within one decade a log axis has no major tick and crowds its minor labels: there, about five
+    plain-number ticks (the values' own range) and no minor labels."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullFormatter
+
+    positive = [v for v in values if v > 0]
+    if not positive or max(positive) >= 10 * min(positive):
+        return
+    ticks = [t for t in MaxNLocator(5).tick_values(min(positive), max(positive)) if t > 0]
+    ax.xaxis.set_major_locator(FixedLocator(ticks))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+
+
 def accuracy_error(table, metric: str) -> list[float] | None:
     """The ``<metric>_ci`` column (95% t-interval half-width over seeds) as floats, NaN where a
     configuration has one seed; None when the table has no such column."""
@@ -233,6 +247,7 @@ def accuracy_vs_energy_figure(table, *, metric: str = "t2i_r1", label: str = "la
         ax.annotate(str(i + 1), (e, a), fontsize=8, xytext=(4, 3), textcoords="offset points")
     ax.plot([energy[i] for i in front], [acc[i] for i in front], color=COLOURS["snn"], label="Pareto front", zorder=2)
     ax.set_xscale("log")
+    _plain_log_ticks(ax, energy)
     ax.set_xlabel("energy per sample (µJ, log scale)")
     ax.set_ylabel(f"{metric} (%)" + (", bars: 95% CI over seeds" if errors is not None and any(h == h for h in errors)
                                      else ""))
