@@ -53,7 +53,8 @@ def plot_raster(
 def plot_pareto(
     results: str = typer.Argument(..., help="A runs.csv written by ashbench sweep."),
     energy_model: str = typer.Option("45nm-fp32", "--energy-model", "-e"),
-    metric: str = typer.Option("t2i_r1", "--metric", help="Accuracy column (t2i_r1, mean_recall, truth:t2i_r1, comp:truth:t2i_r1, hn:count, ...)."),
+    metric: str = typer.Option("t2i_r1", "--metric", help="Accuracy column (t2i_r1, mean_recall, truth:t2i_r1, "
+                               "comp:truth:t2i_r1, hn:count, ...)."),
     energy_band: bool = typer.Option(False, "--energy-band",
                                      help="Draw each point's min-max energy over every energy model in the runs "
                                           "table as a horizontal bar."),
