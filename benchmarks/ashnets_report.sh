@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
-# Tables and figures of results/ashnets/ from the sweep's runs.csv, its run folders and the embedded
-# default model. Run after `ashbench sweep benchmarks/ashnets.toml --jobs 2` (in the repository root,
-# venv active or ashbench on PATH).
+# Tables and figures of a sweep's results folder from its runs.csv and run folders, and (for the
+# reference sweep) the embedded default model. Run in the repository root, venv active or ashbench on PATH:
+#   after `ashbench sweep benchmarks/ashnets.toml --jobs 2`:            bash benchmarks/ashnets_report.sh
+#   after `ashbench sweep benchmarks/ashnets_converged.toml --jobs 2`:  bash benchmarks/ashnets_report.sh converged
 set -euo pipefail
-out=results/ashnets
-base="arm=hybrid,T=4,neuron=lif,objectives=itc+hn+itm+stua,lambda=0.0"
+if [ "${1:-}" = converged ]; then
+  out=results/ashnets-converged runs=runs/ashnets-converged base="arm=hybrid" extras=no
+else
+  out=results/ashnets runs=runs/ashnets base="arm=hybrid,T=4,neuron=lif,objectives=itc+hn+itm+stua,lambda=0.0" extras=yes
+fi
 acc="--metric truth:t2i_r1 --metric truth:i2t_r1 --metric truth:mean_recall --metric hard_negative_accuracy"
 acc="$acc --metric comp:truth:t2i_r1 --metric comp:truth:mean_recall --metric comp:hard_negative_accuracy"
 kinds=""
@@ -21,7 +25,8 @@ ashbench plot pareto $out/runs.csv --metric truth:t2i_r1 -o $out/accuracy_vs_ene
 ashbench plot pareto $out/runs.csv --metric truth:t2i_r1 -e memory-aware -o $out/accuracy_vs_energy_memory_aware
 ashbench plot breakdown $out/runs.csv -e memory-aware -o $out/energy_breakdown_memory_aware
 ashbench plot breakdown $out/runs.csv -e 45nm-fp32 -o $out/energy_breakdown_45nm_fp32
-ashbench plot curves runs/ashnets -o $out/learning_curves
+ashbench plot curves $runs -o $out/learning_curves
+if [ $extras = no ]; then ashbench report $out -o $out/report.html; exit 0; fi
 python benchmarks/scenes_references.py --config ashnet-scenes -o $out/references
 ashbench energy -m ashnet -e 45nm-fp32 -e memory-aware -f json -o $out/ashnet_default_profile.json
 ashbench energy -m ashnet -e 45nm-fp32 -e memory-aware -f markdown -o $out/ashnet_default_profile.md
