@@ -66,12 +66,13 @@ def conv_synops(events: torch.Tensor, weight_shape, out_shape, stride, padding, 
     # float32 sums over (batch, channel) are exact integers while N*C*max_events < 2**24
     exact32 = max_events is not None and events.shape[0] * events.shape[1] * max_events < (1 << 24)
     events_per_position = events.sum(dim=(0, 1)).double() if exact32 else events.sum(dim=(0, 1), dtype=torch.float64)
-    return int(torch.dot(events_per_position.flatten(), fan.flatten())) * per_group_out
+    return int(torch.dot(events_per_position.reshape(-1), fan)) * per_group_out
 
 
 @lru_cache(maxsize=256)
 def _cached_fanout(spatial_in, spatial_out, kernel, stride, padding, dilation, transposed):
-    return spatial_fanout(spatial_in, spatial_out, kernel, stride, padding, dilation, transposed)
+    """The fan-out map, flattened (float64, one element per spatial input position)."""
+    return spatial_fanout(spatial_in, spatial_out, kernel, stride, padding, dilation, transposed).reshape(-1)
 
 
 def conv_dense_macs(in_shape, weight_shape, out_shape, transposed: bool) -> int:
