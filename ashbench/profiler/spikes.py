@@ -143,6 +143,18 @@ def exact_sum(flat: torch.Tensor, max_value: int | None = 1) -> int:
     return sum(int(chunk.sum(dtype=torch.float32)) for chunk in flat.split(step))
 
 
+def event_sums(events: torch.Tensor, dim=None) -> torch.Tensor:
+    """Exact sums of non-negative integer event counts, over all elements or along ``dim``, as
+    float64. A float32 sum is tried first: every partial sum of non-negative integers is at most the
+    true total and rounding is monotone, so a float32 result below 2**24 is exact, and a true total
+    of 2**24 or more never comes out below it; only a result at or above 2**24 is summed again in
+    float64 (exact below 2**53). float64 reductions are many times slower on CPU (no SIMD path)."""
+    summed = events.sum(dtype=torch.float32) if dim is None else events.sum(dim=dim, dtype=torch.float32)
+    if summed.numel() == 0 or float(summed.max()) < _EXACT_LIMIT:
+        return summed.double()
+    return events.sum(dtype=torch.float64) if dim is None else events.sum(dim=dim, dtype=torch.float64)
+
+
 def _chunked(flat: torch.Tensor, reduce) -> float:
     """float32 reduction per chunk of fewer than 2**24 elements, added up in Python floats:
     exact whenever the values are 0/1 (every partial result is an integer below 2**24)."""
