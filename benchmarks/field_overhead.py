@@ -335,8 +335,8 @@ def main(argv=None) -> int:
     if args.json:
         command = " ".join([sys.argv[0], *(argv if argv is not None else sys.argv[1:])])
         results = {"date": started.isoformat(timespec="seconds"), "command": command, "rounds": rounds,
-                   "wall_s": wall, "machine": info, "fixed_cost": fixed, "floor_target": FLOOR_TARGET, "plain_target": PLAIN_TARGET,
-                   "rows": rows}
+                   "wall_s": wall, "machine": info, "fixed_cost": fixed, "floor_target": FLOOR_TARGET,
+                   "plain_target": PLAIN_TARGET, "rows": rows}
         with open(args.json, "w") as fh:
             json.dump(results, fh, indent=2, default=str)
         print(f"wrote {args.json}")

@@ -231,7 +231,7 @@ class _CompositeMode(TorchFunctionMode):
     def __init__(self, run: _Run):
         super().__init__()
         self.run = run
-        self.rules = {getattr(namespaces[0], name): (name, rule) for name, (namespaces, rule) in COMPOSITE_RULES.items()}
+        self.rules = {getattr(spaces[0], name): (name, rule) for name, (spaces, rule) in COMPOSITE_RULES.items()}
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
