@@ -69,6 +69,7 @@ class _Run:
                  function_mode: bool = False):
         self.strict = strict
         self.function_mode = function_mode  # composites caught by a TorchFunctionMode (the fallback)
+        self.unwrapped_composite = False  # a composite ran unwrapped: this run is void, made again
         self.semantics = semantics
         self.sums_carry_events = semantics.kind in ("auto", "multi")  # a sum of spikes is a count of events
         self._event_slot = 3 if self.sums_carry_events else 2  # which event rule of _op_info applies
@@ -140,6 +141,7 @@ class _Run:
         if self.absorb_depth:
             return
         if func is _UNWRAPPED_MARKER and not self.function_mode:
+            self.unwrapped_composite = True  # also when the model swallows the exception below
             raise _UnwrappedComposite(str(func))
         info = _OP_INFO.get(func) or _op_info(func)
         rule = info[0]
@@ -363,9 +365,12 @@ def profile(model, inputs, *, layout: str = "B", batch_size: int | None = None, 
     args = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
     batch, input_t = resolve_batch(args, layout, batch_size)
     modules = list(model.named_modules())  # the one walk of the module tree
+    run = _Run(model, semantics, strict, neuron_classes, modules)
     try:
-        run = _counted_forward(model, args, modules, _Run(model, semantics, strict, neuron_classes, modules))
-    except _UnwrappedComposite:  # rare: made again with composites caught by a function mode
+        _counted_forward(model, args, modules, run)
+    except _UnwrappedComposite:
+        pass
+    if run.unwrapped_composite:  # rare: made again with composites caught by a function mode
         run = _counted_forward(model, args, modules,
                                _Run(model, semantics, strict, neuron_classes, modules, function_mode=True))
     _final_warnings(run)
