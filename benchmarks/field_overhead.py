@@ -214,6 +214,22 @@ def measure(name: str, batch: int, rounds: int, nb_missing: str | None, max_forw
             "ashbench_unsupported_ops": prof.unsupported_ops, "timing": s}
 
 
+def fixed_cost(rounds: int) -> dict:
+    """The per-call cost of a profile that does not grow with the model: ashbench and the no-op floor
+    on a one-op model (``nn.Linear(4, 4)`` on a [1, 4] input), 10 x ``rounds`` interleaved rounds.
+    ``fixed_us`` = median(ashbench) - median(dispatch_noop): module walk, hooks, tracker, resets and
+    building the Profile. For a floor under ``fixed_us / (FLOOR_TARGET - 1)`` this alone breaks the target."""
+    from types import SimpleNamespace
+
+    torch.manual_seed(0)
+    w = SimpleNamespace(model=torch.nn.Linear(4, 4), inputs=(torch.rand(1, 4),), layout="B", neuron_classes=())
+    times = interleaved({k: VARIANTS[k] for k in ("plain", "ashbench", "dispatch_noop")}, w, 10 * rounds)
+    med = {k: statistics.median(v) * 1e3 for k, v in times.items()}  # us
+    fixed = med["ashbench"] - med["dispatch_noop"]
+    return {"plain_us": med["plain"], "dispatch_noop_us": med["dispatch_noop"], "ashbench_us": med["ashbench"],
+            "fixed_us": fixed, "floor_ms_below_which_fixed_cost_alone_misses": fixed / (FLOOR_TARGET - 1) / 1e3}
+
+
 # -- report --------------------------------------------------------------------------------------
 NAMES = ["ashbench", "sj_opcount", "fvcore", "neurobench", "dispatch_noop"]
 
@@ -287,6 +303,12 @@ def main(argv=None) -> int:
                   f"(paired {t['ashbench']['paired_ratio_vs_noop']:.2f}x); ashbench / sj_opcount = "
                   f"{t['ashbench']['ratio_vs_sj_opcount']:.2f}x", flush=True)
 
+    fixed = fixed_cost(rounds)
+    print(f"\n== fixed cost per call (nn.Linear(4, 4), input [1, 4]): plain {fixed['plain_us']:.0f} us, "
+          f"dispatch_noop {fixed['dispatch_noop_us']:.0f} us, ashbench {fixed['ashbench_us']:.0f} us: "
+          f"{fixed['fixed_us']:.0f} us more than the floor, so any forward whose floor is under "
+          f"{fixed['floor_ms_below_which_fixed_cost_alone_misses']:.2f} ms misses ash/noop <= {FLOOR_TARGET} "
+          "on this cost alone", flush=True)
     info["load_avg_end"] = os.getloadavg()
     info["git_end"] = po._git_state()  # others may commit while this runs: the code measured is the start's
     wall = time.perf_counter() - t_start
@@ -313,8 +335,8 @@ def main(argv=None) -> int:
     if args.json:
         command = " ".join([sys.argv[0], *(argv if argv is not None else sys.argv[1:])])
         results = {"date": started.isoformat(timespec="seconds"), "command": command, "rounds": rounds,
-                   "wall_s": wall, "machine": info, "floor_target": FLOOR_TARGET, "plain_target": PLAIN_TARGET,
-                   "rows": rows}
+                   "wall_s": wall, "machine": info, "fixed_cost": fixed, "floor_target": FLOOR_TARGET,
+                   "plain_target": PLAIN_TARGET, "rows": rows}
         with open(args.json, "w") as fh:
             json.dump(results, fh, indent=2, default=str)
         print(f"wrote {args.json}")

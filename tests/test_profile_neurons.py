@@ -129,3 +129,59 @@ def test_bad_profile_arguments_raise_typed_errors():
         profile(net, torch.rand(3, 2, 5), layout="TB")  # wrong feature size
     with pytest.raises(InputError, match="batch_size"):
         profile(net, torch.rand(3, 2, 6), batch_size=0)
+
+
+# -- the 0/1 fast path of neuron counting against the general path (oracle test) -------------------
+def _general_path(semantics, rows):
+    bound = semantics.bound(rows)
+    return None if bound is None else semantics.events_per_row(rows, bound)
+
+
+@pytest.mark.parametrize("spikes", ["auto", "binary", "ternary", "multi:3"])
+def test_unit_fast_path_equals_general_path_on_spikes(spikes):
+    from ashbench.profiler.spikes import parse_semantics
+
+    semantics = parse_semantics(spikes)
+    gen = torch.Generator().manual_seed(0)
+    rows = (torch.rand(5, 999, generator=gen) < 0.3).float()
+    expected = [int(v) for v in rows.sum(dim=1)]  # events per step = ones per row
+    assert semantics.unit_events_per_row(rows) == expected == _general_path(semantics, rows)
+    assert semantics.unit_events_per_row(rows.bool()) == expected  # bool: one event per True
+    assert semantics.unit_events_per_row(rows.half()) == expected
+
+
+@pytest.mark.parametrize("value", [2.0, 0.5, -1.0, float("nan"), float("inf"), 1.0 + 2 ** -23])
+def test_unit_fast_path_declines_anything_but_zero_one(value):
+    from ashbench.profiler.spikes import parse_semantics
+
+    rows = torch.zeros(2, 8)
+    rows[0, 3], rows[1, 5] = 1.0, value
+    for spikes in ("auto", "binary", "ternary", "multi:3"):
+        assert parse_semantics(spikes).unit_events_per_row(rows) is None  # the general path decides
+    assert parse_semantics("auto").unit_events_per_row(rows.long() if value == 2.0 else rows) is None
+
+
+def test_multi_valued_and_ternary_neurons_still_counted_by_the_general_path():
+    # DoubleSpiker emits 0/2: the fast path declines, the general path counts 2 events per value
+    x = torch.tensor([[0.9, 0.1, 0.7, 0.2]])
+    assert profile(DoubleSpiker(), x, spikes="multi:2", neuron_classes=(DoubleSpiker,)).totals["spikes"] == 4
+
+    class Signed(nn.Module):
+        def forward(self, x):
+            return torch.sign(x - 0.5)  # values -1/+1: one event per non-zero under ternary
+
+    x = torch.tensor([[0.9, 0.1, 0.7, 0.5]])  # signs +1, -1, +1, 0 -> 3 events
+    assert profile(Signed(), x, spikes="ternary", neuron_classes=(Signed,)).totals["spikes"] == 3
+
+
+def test_parameter_counts_with_shared_modules_equal_module_parameters():
+    # a shared Linear(4, 4) (16 + 4 = 20 parameters) used under two parents, plus a tied weight
+    shared = nn.Linear(4, 4)
+    tied = nn.Linear(4, 4)
+    tied.weight = shared.weight  # tied: 4 own (bias) parameters in tied's subtree beyond shared's 16
+    net = nn.Sequential(nn.Sequential(shared, nn.ReLU()), nn.Sequential(shared, tied))
+    prof = profile(net, torch.rand(2, 4))
+    expected = {name: sum(p.numel() for p in m.parameters()) for name, m in net.named_modules()}
+    got = {layer.name: layer.params for layer in prof.layers}
+    assert got[""] == expected[""] == 24  # 20 (shared) + 4 (tied's bias), each parameter once
+    assert all(got[name] == expected[name] for name in got)

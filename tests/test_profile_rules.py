@@ -290,3 +290,109 @@ def test_counts_are_credited_to_module_and_ancestors():
     assert rows["1"]["macs"] == 10  # 5*2
     assert rows[""]["macs"] == 30 == p.totals["macs"]
     assert rows["0"]["self"]["macs"] == 0 and rows["0.0"]["self"]["macs"] == 20
+
+
+def test_event_sums_exact_above_float32_integer_range():
+    from ashbench.profiler.spikes import event_sums
+
+    # below 2**24 the float32 sum is exact: 1000 ones -> 1000
+    assert int(event_sums(torch.ones(1000))) == 1000
+    # 2**23 + 2**23 + 1 = 2**24 + 1 is not a float32 value (float32 gives 2**24): summed again in float64
+    big = torch.tensor([2.0 ** 23, 2.0 ** 23, 1.0])
+    assert int(event_sums(big)) == (1 << 24) + 1
+    # along a dim: column 0 holds 2**24 + 1 events, column 1 holds 3 -> both exact
+    cols = torch.tensor([[2.0 ** 23, 1.0], [2.0 ** 23, 1.0], [1.0, 1.0]])
+    assert event_sums(cols, dim=0).tolist() == [float((1 << 24) + 1), 3.0]
+
+
+# -- composites: scaled_dot_product_attention counted as one op without a TorchFunctionMode -------
+class CallTimeSDPA(nn.Module):
+    """Looks the function up at call time, as model code does (``F.scaled_dot_product_attention``)."""
+
+    def forward(self, q, k, v):
+        return F.scaled_dot_product_attention(q, k, v)
+
+
+def _spiking_qkv(dims: int):
+    # the q, k, v of test_spiking_attention_qk_pairs_and_real_av: 4 co-active pairs, 16 real A.V MACs
+    q = torch.tensor([[[1.0, 0, 1], [0, 1, 1]]])
+    k = torch.tensor([[[1.0, 1, 0], [0, 0, 1]]])
+    v = torch.rand(1, 2, 4) + 0.1
+    return tuple(t.unsqueeze(0) for t in (q, k, v)) if dims == 4 else (q, k, v)
+
+
+@pytest.mark.parametrize("dims", [3, 4])  # 3-D inputs run the math fallback on CPU, tiny 4-D ones too
+@pytest.mark.parametrize("model", [CallTimeSDPA(), Fn(F.scaled_dot_product_attention)],
+                         ids=["looked-up-at-call-time", "reference-taken-before"])
+def test_sdpa_is_one_op_on_every_path(dims, model):
+    # Q.K^T: 4 synops (co-active pairs); A.V: L*S*Ev = 2*2*4 = 16 MACs; dense 12 + 16 = 28; 4 scores.
+    # The call-time lookup goes through the wrapper; a reference taken before the profile reaches the
+    # math decomposition unwrapped, which makes the profile again under the function mode: same counts.
+    t = profile(model, _spiking_qkv(dims), strict=True)
+    assert (t.totals["synops"], t.totals["macs"], t.totals["dense_macs"], t.totals["elementwise_ops"]) == (4, 16, 28, 4)
+    assert set(t.by_operator()) == {"scaled_dot_product_attention"}
+
+
+def test_profile_leaves_torch_as_it_found_it():
+    original = torch._C._nn.scaled_dot_product_attention
+    seen = {}
+
+    class Probe(nn.Module):
+        def forward(self, x):
+            seen["function_mode"] = torch._C._is_torch_function_mode_enabled()
+            seen["wrapped"] = F.scaled_dot_product_attention is not original
+            return x * 2
+
+    profile(Probe(), torch.rand(2, 3))
+    assert seen == {"function_mode": False, "wrapped": True}  # plain torch inside, SDPA wrapped
+    assert F.scaled_dot_product_attention is original and torch._C._nn.scaled_dot_product_attention is original
+
+    class Fails(nn.Module):
+        def forward(self, x):
+            raise ValueError("boom")
+
+    with pytest.raises(Exception, match="boom"):
+        profile(Fails(), torch.rand(2, 3))
+    assert F.scaled_dot_product_attention is original  # restored after a failing forward too
+
+
+def test_sdpa_from_another_thread_is_not_counted():
+    import threading
+
+    q = torch.rand(1, 1, 4, 8)
+
+    class Spawns(nn.Module):
+        def forward(self, x):
+            worker = threading.Thread(target=lambda: F.scaled_dot_product_attention(q, q, q))
+            worker.start()
+            worker.join()
+            return x
+
+    t = profile(Spawns(), torch.rand(2, 3))
+    assert t.totals["dense_macs"] == 0 and "scaled_dot_product_attention" not in t.by_operator()
+
+
+def test_transformer_encoder_nested_path_switched_off_then_restored():
+    layer = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True)
+    encoder = nn.TransformerEncoder(layer, 1).eval()
+    assert encoder.use_nested_tensor  # PyTorch's default: padded batches become nested tensors
+    seen = []
+    encoder.register_forward_pre_hook(lambda m, a: seen.append(m.use_nested_tensor))
+    profile(encoder, torch.rand(2, 3, 8))
+    assert seen == [False] and encoder.use_nested_tensor
+
+
+def test_unwrapped_sdpa_counted_even_when_the_model_swallows_exceptions():
+    # the model hides every exception of its attention (a "fallback" some code bases have); the
+    # void first run is still detected and the profile made again: counts as in the test above
+    sdpa = F.scaled_dot_product_attention
+
+    class Swallows(nn.Module):
+        def forward(self, q, k, v):
+            try:
+                return sdpa(q, k, v)
+            except Exception:  # noqa: BLE001
+                return v
+
+    t = profile(Swallows(), _spiking_qkv(3), strict=True).totals
+    assert (t["synops"], t["macs"], t["dense_macs"], t["elementwise_ops"]) == (4, 16, 28, 4)

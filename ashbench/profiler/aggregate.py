@@ -32,12 +32,30 @@ def _subtree_params(modules) -> dict[int, int]:
         own[id(module)] = count
         children += sum(1 for child in module._modules.values() if child is not None)
     if children != len(modules) - 1 or len(seen) != listed:
-        return {id(module): sum(p.numel() for p in module.parameters()) for _, module in modules}
+        return _shared_subtree_params(modules)
     for _, module in reversed(modules):  # pre-order reversed: every child before its parent
         for child in module._modules.values():
             if child is not None:
                 own[id(module)] += own[id(child)]
     return own
+
+
+def _shared_subtree_params(modules) -> dict[int, int]:
+    """``_subtree_params`` where modules or parameters are shared: each module's distinct parameters
+    ({id: numel}, the set ``module.parameters()`` yields), merged from its children's, memoised."""
+    memo: dict[int, dict[int, int]] = {}
+
+    def params_of(module) -> dict[int, int]:
+        found = memo.get(id(module))
+        if found is None:
+            found = {id(p): p.numel() for p in module._parameters.values() if p is not None}
+            for child in module._modules.values():
+                if child is not None:
+                    found.update(params_of(child))
+            memo[id(module)] = found
+        return found
+
+    return {id(module): sum(params_of(module).values()) for _, module in modules}
 
 
 def _op_records(run, layers, totals, branches, by_op) -> None:

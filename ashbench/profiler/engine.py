@@ -5,13 +5,18 @@ visible; JIT tracing is not involved. Module forward hooks keep the stack of ful
 module names that are running; an op's counts are credited to every module on that stack (the
 module that ran it and all its ancestors). A spiking-neuron module is counted whole from its
 input and output, whatever kernel runs it (a Python loop, spikingjelly's ``sj_lif`` custom op,
-a CUDA/Triton kernel): its forward runs with the counting modes suspended. A TorchFunctionMode
-counts ``scaled_dot_product_attention`` as one op on every backend.
+a CUDA/Triton kernel): its forward runs with the counting mode suspended. Composite functions
+(``rules.COMPOSITE_RULES``: ``scaled_dot_product_attention``) are wrapped while the forward runs and
+counted as one op on every backend. Nothing else stands between the model and PyTorch: no
+TorchFunctionMode (which would cost a Python call per torch function and switch off PyTorch's fused
+inference paths), so the kernels that run are those of a plain ``eval()`` forward.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import defaultdict
+from contextlib import ExitStack, contextmanager
 
 import torch
 from torch.nn.modules.module import register_module_forward_hook, register_module_forward_pre_hook
@@ -26,7 +31,7 @@ from ashbench.profiler.inputs import resolve_batch
 from ashbench.profiler.neurons import NeuronStats, framework_of, neuron_types, record_call, reset_neurons
 from ashbench.profiler.provenance import event_rule
 from ashbench.profiler.result import Profile
-from ashbench.profiler.rules import COMPOSITE_RULES, FAST_PATH_MODULES, classify
+from ashbench.profiler.rules import COMPOSITE_RULES, UNCOUNTABLE_FAST_PATHS, classify
 from ashbench.profiler.spikes import parse_semantics
 from ashbench.profiler.tracking import SpikeTracker, _flat, tensors_of
 
@@ -47,11 +52,24 @@ class RuleFailure(Exception):
     """A counting rule raised: a profiler bug (reported as such, never as an input error)."""
 
 
+class _UnwrappedComposite(Exception):
+    """A composite function ran its decomposition without passing through its wrapper (a reference
+    taken before the profile started): the profile is made again under a TorchFunctionMode."""
+
+
+# The op that only the math fallback of scaled_dot_product_attention runs (the softmax of its scores):
+# seen outside a counted composite, SDPA was called through a reference the wrappers cannot reach.
+_UNWRAPPED_MARKER = getattr(getattr(torch.ops.aten, "_safe_softmax", None), "default", None)
+
+
 class _Run:
     """Mutable state of one counted forward pass."""
 
-    def __init__(self, model, semantics, strict: bool, extra_neuron_types=(), modules=None):
+    def __init__(self, model, semantics, strict: bool, extra_neuron_types=(), modules=None,
+                 function_mode: bool = False):
         self.strict = strict
+        self.function_mode = function_mode  # composites caught by a TorchFunctionMode (the fallback)
+        self.unwrapped_composite = False  # a composite ran unwrapped: this run is void, made again
         self.semantics = semantics
         self.sums_carry_events = semantics.kind in ("auto", "multi")  # a sum of spikes is a count of events
         self._event_slot = 3 if self.sums_carry_events else 2  # which event rule of _op_info applies
@@ -60,8 +78,7 @@ class _Run:
         self.stack: list[str] = []
         self.stack_key: tuple = ()
         self.absorb_depth = 0  # > 0 inside a neuron or a counted composite op
-        self.suspended: list = []  # contexts that switched the counting modes off inside a neuron
-        self.fast_path: list = []  # contexts that switched the function mode off inside FAST_PATH_MODULES
+        self.suspended: list = []  # contexts that switched the counting mode off inside a neuron
         self.records: dict[tuple, list] = {}
         self.neurons: dict[str, NeuronStats] = {}
         self.neuron_stacks: dict[str, tuple] = {}
@@ -86,31 +103,18 @@ class _Run:
         self.absorb_depth -= is_neuron
 
     def _suspend(self) -> None:
-        """Run a neuron's forward with both counting modes off: its inner ops are its membrane
-        update (counted from its input and output), and running them natively keeps the
-        neuron's time and memory those of a plain forward."""
-        for ctx in (_disable_current_modes(), torch._C.DisableTorchFunction()):
+        """Run a neuron's forward with the counting mode off: its inner ops are its membrane update
+        (counted from its input and output), and running them natively keeps the neuron's time and
+        memory those of a plain forward."""
+        contexts = [_disable_current_modes()] + ([torch._C.DisableTorchFunction()] if self.function_mode else [])
+        for ctx in contexts:
             ctx.__enter__()
             self.suspended.append(ctx)
 
-    def enter_fast_path(self) -> None:
-        """Run a FAST_PATH_MODULES module with torch functions undisturbed (no TorchFunctionMode),
-        so that PyTorch takes the fused inference path a plain ``eval()`` forward takes (e.g.
-        ``_native_multi_head_attention``); the dispatch mode still counts its aten ops."""
-        ctx = torch._C.DisableTorchFunction()
-        ctx.__enter__()
-        self.fast_path.append(ctx)
-
-    def leave_fast_path(self) -> None:
-        if self.fast_path:
-            self.fast_path.pop().__exit__(None, None, None)
-
     def resume(self) -> None:
-        """Switch the counting modes back on (idempotent; also used after an exception)."""
+        """Switch the counting mode back on (idempotent; also used after an exception)."""
         while self.suspended:
             self.suspended.pop().__exit__(None, None, None)
-        while self.fast_path:
-            self.fast_path.pop().__exit__(None, None, None)
 
     def on_neuron(self, name: str, module, x, out) -> None:
         """Count one neuron call; runs while the counting modes are still suspended."""
@@ -136,6 +140,9 @@ class _Run:
     def on_op(self, func, args, kwargs, out) -> None:
         if self.absorb_depth:
             return
+        if func is _UNWRAPPED_MARKER and not self.function_mode:
+            self.unwrapped_composite = True  # also when the model swallows the exception below
+            raise _UnwrappedComposite(str(func))
         info = _OP_INFO.get(func) or _op_info(func)
         rule = info[0]
         if rule is None:
@@ -218,21 +225,69 @@ class _CountingMode(TorchDispatchMode):
 
 
 class _CompositeMode(TorchFunctionMode):
-    """Sees torch-level calls; counts each function of ``rules.COMPOSITE_RULES`` (e.g.
-    scaled_dot_product_attention) as one op whatever backend (flash, efficient, or the math
-    fallback that scales Q and K before the matmul) runs it."""
+    """The fallback for composites called through a reference the wrappers cannot reach: sees every
+    torch-level call and counts each function of ``rules.COMPOSITE_RULES`` as one op. It costs a
+    Python call per torch function and switches off PyTorch's fused inference paths (e.g.
+    nn.MultiheadAttention runs its separate ops, each counted)."""
 
     def __init__(self, run: _Run):
         super().__init__()
         self.run = run
+        self.rules = {getattr(spaces[0], name): (name, rule) for name, (spaces, rule) in COMPOSITE_RULES.items()}
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        composite = COMPOSITE_RULES.get(func)
+        composite = self.rules.get(func)
         if composite is not None:
             name, rule = composite
             return self.run.on_composite(name, rule, args, kwargs, lambda: func(*args, **kwargs))
         return func(*args, **kwargs)
+
+
+@contextmanager
+def _composites(run: _Run):
+    """While the forward runs, wrap every function of ``rules.COMPOSITE_RULES`` in its namespaces so
+    that a call is counted as one op (``_Run.on_composite``) whatever backend runs it; calls from
+    other threads pass through uncounted. The originals are restored on exit."""
+    owner, saved = threading.get_ident(), []
+    try:
+        for name, (namespaces, rule) in COMPOSITE_RULES.items():
+            for namespace in namespaces:
+                original = getattr(namespace, name)
+                saved.append((namespace, name, original))
+                setattr(namespace, name, _counted(run, owner, name, rule, original))
+        yield
+    finally:
+        for namespace, name, original in reversed(saved):
+            setattr(namespace, name, original)
+
+
+def _counted(run: _Run, owner: int, name: str, rule, original):
+    def composite(*args, **kwargs):
+        if threading.get_ident() != owner:
+            return original(*args, **kwargs)
+        return run.on_composite(name, rule, args, kwargs, lambda: original(*args, **kwargs))
+
+    composite.__wrapped__ = original
+    composite.__doc__ = original.__doc__
+    return composite
+
+
+@contextmanager
+def _plain_paths(modules):
+    """Switch off the fast paths the dispatch mode cannot count (``rules.UNCOUNTABLE_FAST_PATHS``)
+    on this model's modules for the forward; restore the attributes after it."""
+    changed = []
+    try:
+        for _, module in modules:
+            for cls, attribute in UNCOUNTABLE_FAST_PATHS:
+                if isinstance(module, cls) and getattr(module, attribute, False):
+                    setattr(module, attribute, False)
+                    changed.append((module, attribute))
+        yield
+    finally:
+        for module, attribute in changed:
+            setattr(module, attribute, True)
 
 
 def _weights(modules) -> list:
@@ -252,8 +307,7 @@ def _install_hooks(modules, run: _Run) -> list:
     entries = {}
     for name, module in modules:
         is_neuron = isinstance(module, run.neuron_classes)
-        fast = bool(FAST_PATH_MODULES) and isinstance(module, FAST_PATH_MODULES)
-        entries[id(module)] = (name, is_neuron, fast)
+        entries[id(module)] = (name, is_neuron)
         if is_neuron and any(p.dim() >= 2 for p in module.parameters()):
             run.warn(f"neuron '{name}' ({type(module).__name__}) holds weights (e.g. a recurrent connection); "
                      "ops inside a neuron are its membrane update, so their MACs/synops are not counted")
@@ -265,10 +319,7 @@ def _pre_hook(run: _Run, modules: dict):
     def hook(module, args):
         entry = modules.get(id(module))
         if entry is not None:
-            name, is_neuron, fast = entry
-            run.push(name, is_neuron)
-            if fast:
-                run.enter_fast_path()
+            run.push(*entry)
 
     return hook
 
@@ -278,9 +329,7 @@ def _post_hook(run: _Run, modules: dict):
         entry = modules.get(id(module))
         if entry is None:
             return
-        name, is_neuron, fast = entry
-        if fast:
-            run.leave_fast_path()
+        name, is_neuron = entry
         run.pop(is_neuron)
         if not is_neuron:
             return
@@ -317,16 +366,36 @@ def profile(model, inputs, *, layout: str = "B", batch_size: int | None = None, 
     batch, input_t = resolve_batch(args, layout, batch_size)
     modules = list(model.named_modules())  # the one walk of the module tree
     run = _Run(model, semantics, strict, neuron_classes, modules)
+    try:
+        _counted_forward(model, args, modules, run)
+    except _UnwrappedComposite:
+        pass
+    if run.unwrapped_composite:  # rare: made again with composites caught by a function mode
+        run = _counted_forward(model, args, modules,
+                               _Run(model, semantics, strict, neuron_classes, modules, function_mode=True))
+    _final_warnings(run)
+    return build_profile(list(model.named_modules()),  # walked again: a forward may add modules
+                         run, name or type(model).__name__, batch, layout, semantics.name, input_t)
+
+
+def _counted_forward(model, args: tuple, modules, run: _Run) -> _Run:
+    """Run ``model(*args)`` once under the counting mode, from reset neuron state, into ``run``."""
     run.tracker.mark_inputs(_flat(args))
     handles = _install_hooks(modules, run)
     try:
         reset_state(model)
-        with torch.no_grad(), _CompositeMode(run), _CountingMode(run):
+        with torch.no_grad(), ExitStack() as counting:
+            if run.function_mode:
+                counting.enter_context(_CompositeMode(run))
+            else:
+                counting.enter_context(_plain_paths(modules))
+                counting.enter_context(_composites(run))
+            counting.enter_context(_CountingMode(run))
             try:
                 model(*args)
             finally:
                 run.resume()
-    except (AshbenchError, RuleFailure):
+    except (AshbenchError, RuleFailure, _UnwrappedComposite):
         raise
     except Exception as exc:  # the user's model failed on the inputs: one line, whatever it raised
         raise InputError(f"model forward failed on the given inputs: {type(exc).__name__}: {first_line(exc)}") from exc
@@ -334,9 +403,7 @@ def profile(model, inputs, *, layout: str = "B", batch_size: int | None = None, 
         for h in handles:
             h.remove()
         reset_state(model)
-    _final_warnings(run)
-    return build_profile(list(model.named_modules()),  # walked again: a forward may add modules
-                         run, name or type(model).__name__, batch, layout, semantics.name, input_t)
+    return run
 
 
 def _final_warnings(run: _Run) -> None:

@@ -18,6 +18,8 @@ from math import prod
 
 import torch
 
+from ashbench.profiler.spikes import event_sums
+
 
 @lru_cache(maxsize=512)
 def axis_fanout(size_in: int, size_out: int, kernel: int, stride: int, padding: int, dilation: int,
@@ -53,7 +55,7 @@ def spatial_fanout(in_shape, out_shape, kernel, stride, padding, dilation, trans
 
 
 def conv_synops(events: torch.Tensor, weight_shape, out_shape, stride, padding, dilation,
-                transposed: bool, groups: int, max_events: int | None = 1) -> int:
+                transposed: bool, groups: int) -> int:
     """Exact synaptic operations of a convolution whose input carries ``events`` per element.
 
     ``events`` has shape [N, C_in, *spatial]; returns sum over elements of events x fan-out.
@@ -63,15 +65,14 @@ def conv_synops(events: torch.Tensor, weight_shape, out_shape, stride, padding, 
     per_group_out = weight_shape[1] if transposed else weight_shape[0] // groups
     fan = _cached_fanout(spatial_in, tuple(out_shape[2:]), kernel, tuple(stride), tuple(padding),
                          tuple(dilation), transposed)
-    # float32 sums over (batch, channel) are exact integers while N*C*max_events < 2**24
-    exact32 = max_events is not None and events.shape[0] * events.shape[1] * max_events < (1 << 24)
-    events_per_position = events.sum(dim=(0, 1)).double() if exact32 else events.sum(dim=(0, 1), dtype=torch.float64)
-    return int(torch.dot(events_per_position.flatten(), fan.flatten())) * per_group_out
+    events_per_position = event_sums(events, dim=(0, 1))  # exact integer sums over (batch, channel)
+    return int(torch.dot(events_per_position.reshape(-1), fan)) * per_group_out
 
 
 @lru_cache(maxsize=256)
 def _cached_fanout(spatial_in, spatial_out, kernel, stride, padding, dilation, transposed):
-    return spatial_fanout(spatial_in, spatial_out, kernel, stride, padding, dilation, transposed)
+    """The fan-out map, flattened (float64, one element per spatial input position)."""
+    return spatial_fanout(spatial_in, spatial_out, kernel, stride, padding, dilation, transposed).reshape(-1)
 
 
 def conv_dense_macs(in_shape, weight_shape, out_shape, transposed: bool) -> int:

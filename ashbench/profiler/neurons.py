@@ -127,16 +127,18 @@ def record_call(stats: NeuronStats, module, x: torch.Tensor, out: torch.Tensor,
                 semantics: SpikeSemantics, name: str, time_axis: int | None = None) -> None:
     """Add one forward call of a neuron module to ``stats`` (raises on non-spike output).
     ``out`` is its spike tensor; ``time_axis`` the axis of its time steps (None: one step)."""
-    bound = semantics.bound(out)
-    if bound is None:
-        raise SpikeSemanticsError(
-            f"neuron '{name}' ({type(module).__name__}) emitted values outside the declared "
-            f"'{semantics.name}' spike semantics ({semantics.describe()})"
-        )
     multi_step = time_axis is not None
     steps = out.movedim(time_axis, 0).reshape(out.shape[time_axis], -1) if multi_step else out.reshape(1, -1)
     first = 0 if multi_step else _calls_so_far(stats)
-    per_step = semantics.events_per_row(steps, bound)
+    per_step = semantics.unit_events_per_row(steps)  # 0/1 (ternary: 0/±1) spikes: exact integer counts
+    if per_step is None:  # other values: checked against the semantics, then counted
+        bound = semantics.bound(out)
+        if bound is None:
+            raise SpikeSemanticsError(
+                f"neuron '{name}' ({type(module).__name__}) emitted values outside the declared "
+                f"'{semantics.name}' spike semantics ({semantics.describe()})"
+            )
+        per_step = semantics.events_per_row(steps, bound)
     for offset, spikes in enumerate(per_step):
         stats.add_step(first + offset, steps.shape[1], spikes)
     stats.membrane_bytes_per_update = _membrane_bytes(module, x)

@@ -16,20 +16,20 @@ from math import prod
 import torch
 
 from ashbench.profiler.fanout import conv_dense_macs, conv_synops
-from ashbench.profiler.spikes import exact_sum
+from ashbench.profiler.spikes import event_sums
 
 aten = torch.ops.aten
 
 
 def _total(ctx, events: torch.Tensor) -> int:
-    return exact_sum(events.reshape(-1), ctx.semantics.max_events)
+    return int(event_sums(events))
 
 
 def _coactive_pairs(a_events: torch.Tensor, b_events: torch.Tensor) -> int:
     """Co-active pairs of a [.., M, K] @ b [.., K, N] with both operands spiking:
     sum over k of (events in column k of a) x (events in row k of b), per batch."""
-    col = a_events.sum(dim=-2, dtype=torch.float64)  # float64: exact for any event counts
-    row = b_events.sum(dim=-1, dtype=torch.float64)
+    col = event_sums(a_events, dim=-2)  # exact integer sums, float64
+    row = event_sums(b_events, dim=-1)
     return int((col * row).sum())
 
 
@@ -70,8 +70,7 @@ def _convolution(ctx, args, kwargs, out):
     events = ctx.spike(x)
     if events is None:
         return "ann", {"dense_macs": dense, "macs": dense}
-    synops = conv_synops(events, tuple(w.shape), tuple(out.shape), stride, padding, dilation, transposed, groups,
-                         ctx.semantics.max_events)
+    synops = conv_synops(events, tuple(w.shape), tuple(out.shape), stride, padding, dilation, transposed, groups)
     return "snn", {"dense_macs": dense, "synops": synops}
 
 
@@ -372,22 +371,27 @@ FREE_OPS = frozenset(overloads([
 
 
 # Composite torch functions counted as one op, absorbing the aten ops they decompose into (which
-# differ by backend): torch function -> (name in reports, handler).
+# differ by backend: a fused kernel, or the math fallback that scales Q and K before the matmul):
+# name -> (namespaces whose attribute ``name`` is wrapped while a profile runs, handler). Calls that
+# look the function up in these namespaces at call time are counted by the handler (e.g.
+# ``F.scaled_dot_product_attention``, and nn.MultiheadAttention's unfused path); a reference taken
+# before the profile started (``from torch.nn.functional import scaled_dot_product_attention``)
+# reaches the dispatch level, where the fused kernels (SDPA_OPS) have the same handler and only the
+# math fallback (e.g. 3-D inputs on CPU) is counted op by op (same dense_macs; its scaled Q, K are
+# real-valued, so a spiking Q.K^T is counted as MACs there).
 COMPOSITE_RULES = {
-    torch.nn.functional.scaled_dot_product_attention: ("scaled_dot_product_attention", attention_rule),
+    "scaled_dot_product_attention": ((torch.nn.functional, torch._C._nn), attention_rule),
 }
 
 
-# Module types whose forward runs without the TorchFunctionMode, so that PyTorch keeps its fused
-# inference path (a function mode disables it); their fused aten ops need rules in RULES:
-# MultiheadAttention -> _native_multi_head_attention (eval, batch_first, self-attention);
-# TransformerEncoderLayer -> _transformer_encoder_layer_fwd (but its fast path also refuses a module
-# tree with forward hooks, which the engine puts on every module: until the engine stops that, the
-# layer runs as separate ops and only its MultiheadAttention is fused). nn.TransformerEncoder is left
-# out on purpose: its only fast path turns a padded batch into nested tensors (skipping padding),
-# which the dispatch mode cannot count (NestedTensorImpl has no sizes); under the function mode it
-# passes the padded batch and the mask to its layers instead (counted dense, as if unmasked).
-FAST_PATH_MODULES: tuple[type, ...] = (torch.nn.MultiheadAttention, torch.nn.TransformerEncoderLayer)
+# Modules whose fast path the dispatch mode cannot count, switched off while a profile runs (the
+# attribute set to False, then restored): nn.TransformerEncoder turns a padded batch into nested
+# tensors (skipping padding; NestedTensorImpl has no sizes). With it off, the padded batch and the
+# mask go to its layers (counted dense, as if unmasked). Every other fused inference path a plain
+# ``eval()`` forward takes is taken under the profile too (nn.MultiheadAttention ->
+# _native_multi_head_attention, nn.TransformerEncoderLayer -> _transformer_encoder_layer_fwd), and
+# has a rule in RULES.
+UNCOUNTABLE_FAST_PATHS: tuple[tuple[type, str], ...] = ((torch.nn.TransformerEncoder, "use_nested_tensor"),)
 
 
 def classify(func):

@@ -84,6 +84,26 @@ class SpikeSemantics:
             return x.float()
         return x.abs() if self.kind == "ternary" else x
 
+    def unit_events_per_row(self, rows: torch.Tensor) -> list[int] | None:
+        """Exact events of each row of a 2-D tensor of 0/1 spikes (one row per time step), or None
+        when its values are anything else (counts above 1, -1, fractions, NaN; then ``bound`` and
+        ``events_per_row`` decide). The common case of a neuron's output in few, fast passes: the
+        range by ``aminmax``, then 0/1 values by sum(x) == sum(x*x) as ``bound`` checks them, with the
+        row sums exact integers (float32 sums of fewer than 2**24 values of 0/1)."""
+        if rows.dtype == torch.bool:
+            return rows.sum(dim=1).tolist()
+        if not rows.is_floating_point() or rows.numel() == 0 or _needs_chunks(rows.numel(), 1):
+            return None
+        low, high = torch.aminmax(rows)
+        if not (float(low) >= 0 and float(high) <= 1):  # a NaN fails both
+            return None
+        per_row = rows.sum(dim=1, dtype=torch.float32)
+        flat = rows.reshape(-1).float()
+        total = float(per_row.sum())
+        if total != float(torch.dot(flat, flat)) or not total.is_integer():
+            return None
+        return [int(v) for v in per_row.tolist()]
+
     def events_per_row(self, rows: torch.Tensor, bound: int | None = None) -> list[int]:
         """Exact events of each row of a 2-D spike tensor (e.g. one row per time step); ``bound``:
         the largest value in it (default: the semantics' largest; none known: float64 sums)."""
@@ -117,8 +137,22 @@ def exact_sum(flat: torch.Tensor, max_value: int | None = 1) -> int:
     summed in float64, exact below 2**53)."""
     if max_value is None:
         return int(flat.sum(dtype=torch.float64))
+    if not _needs_chunks(flat.numel(), max_value):
+        return int(flat.sum(dtype=torch.float32))
     step = max(_EXACT_LIMIT // max(max_value, 1) - 1, 1)
     return sum(int(chunk.sum(dtype=torch.float32)) for chunk in flat.split(step))
+
+
+def event_sums(events: torch.Tensor, dim=None) -> torch.Tensor:
+    """Exact sums of non-negative integer event counts, over all elements or along ``dim``, as
+    float64. A float32 sum is tried first: every partial sum of non-negative integers is at most the
+    true total and rounding is monotone, so a float32 result below 2**24 is exact, and a true total
+    of 2**24 or more never comes out below it; only a result at or above 2**24 is summed again in
+    float64 (exact below 2**53). float64 reductions are many times slower on CPU (no SIMD path)."""
+    summed = events.sum(dtype=torch.float32) if dim is None else events.sum(dim=dim, dtype=torch.float32)
+    if summed.numel() == 0 or float(summed.max()) < _EXACT_LIMIT:
+        return summed.double()
+    return events.sum(dtype=torch.float64) if dim is None else events.sum(dim=dim, dtype=torch.float64)
 
 
 def _chunked(flat: torch.Tensor, reduce) -> float:
