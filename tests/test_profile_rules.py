@@ -396,3 +396,32 @@ def test_unwrapped_sdpa_counted_even_when_the_model_swallows_exceptions():
 
     t = profile(Swallows(), _spiking_qkv(3), strict=True).totals
     assert (t["synops"], t["macs"], t["dense_macs"], t["elementwise_ops"]) == (4, 16, 28, 4)
+
+
+def test_concurrent_profiles_each_count_their_own_attention_and_restore_torch():
+    # two threads profile at once, each one SDPA call (4-D, fused): each profile holds its own call
+    # only, dense 1*1*4*8*4 (Q.K^T, L=S=4, E=8) + 1*1*4*4*8 (A.V) = 128 + 128 = 256 per sample
+    import threading
+
+    original = torch._C._nn.scaled_dot_product_attention
+    barrier = threading.Barrier(2)
+
+    class Waits(nn.Module):
+        def forward(self, q):
+            barrier.wait(timeout=30)  # both profiles are inside their forward now
+            out = F.scaled_dot_product_attention(q, q, q)
+            barrier.wait(timeout=30)
+            return out
+
+    results = {}
+
+    def work(key):
+        results[key] = profile(Waits(), torch.rand(1, 1, 4, 8)).totals["dense_macs"]
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in "ab"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert results == {"a": 256, "b": 256}
+    assert F.scaled_dot_product_attention is original and torch._C._nn.scaled_dot_product_attention is original

@@ -244,27 +244,45 @@ class _CompositeMode(TorchFunctionMode):
         return func(*args, **kwargs)
 
 
+# The run counting composites in each thread (``_composites``), and the wrappers' installation, shared by
+# the profiles running at the same time (the first installs them, the last one out restores the originals).
+_ACTIVE = threading.local()
+_INSTALL_LOCK = threading.Lock()
+_INSTALLED: dict = {"profiles": 0, "originals": []}
+
+
 @contextmanager
 def _composites(run: _Run):
-    """While the forward runs, wrap every function of ``rules.COMPOSITE_RULES`` in its namespaces so
-    that a call is counted as one op (``_Run.on_composite``) whatever backend runs it; calls from
-    other threads pass through uncounted. The originals are restored on exit."""
-    owner, saved = threading.get_ident(), []
+    """While the forward runs, the functions of ``rules.COMPOSITE_RULES`` in their namespaces are
+    wrappers that count a call as one op (``_Run.on_composite``) whatever backend runs it, for the run
+    of the calling thread; calls from a thread without a profile pass through uncounted. Safe with
+    profiles in several threads and nested in one; the originals are back when the last one ends."""
+    previous = getattr(_ACTIVE, "run", None)
+    _ACTIVE.run = run
+    with _INSTALL_LOCK:
+        if _INSTALLED["profiles"] == 0:
+            for name, (namespaces, rule) in COMPOSITE_RULES.items():
+                for namespace in namespaces:
+                    original = getattr(namespace, name)
+                    _INSTALLED["originals"].append((namespace, name, original))
+                    setattr(namespace, name, _counted(name, rule, original))
+        _INSTALLED["profiles"] += 1
     try:
-        for name, (namespaces, rule) in COMPOSITE_RULES.items():
-            for namespace in namespaces:
-                original = getattr(namespace, name)
-                saved.append((namespace, name, original))
-                setattr(namespace, name, _counted(run, owner, name, rule, original))
         yield
     finally:
-        for namespace, name, original in reversed(saved):
-            setattr(namespace, name, original)
+        _ACTIVE.run = previous
+        with _INSTALL_LOCK:
+            _INSTALLED["profiles"] -= 1
+            if _INSTALLED["profiles"] == 0:
+                for namespace, name, original in reversed(_INSTALLED["originals"]):
+                    setattr(namespace, name, original)
+                _INSTALLED["originals"].clear()
 
 
-def _counted(run: _Run, owner: int, name: str, rule, original):
+def _counted(name: str, rule, original):
     def composite(*args, **kwargs):
-        if threading.get_ident() != owner:
+        run = getattr(_ACTIVE, "run", None)
+        if run is None:
             return original(*args, **kwargs)
         return run.on_composite(name, rule, args, kwargs, lambda: original(*args, **kwargs))
 
