@@ -136,3 +136,27 @@ def test_parallel_jobs(tmp_path):
     assert result.exit_code == 0, result.output
     rows = read_rows(tmp_path / "results" / "j" / "runs.csv")
     assert sorted(r["seed"] for r in rows) == ["0", "1"]
+
+
+def test_rows_written_before_the_spec_gained_axes_get_their_axis_values(tmp_path):
+    # a spec of arms, extended by ablation runs on a new axis (T): the arm rows, written before, had no
+    # axis:T cell and would form groups of their own. fill_axes writes the value each run trained with:
+    # test-tiny's T is 2, the ann-twin arm sets T = 1; a value already in a cell is never changed.
+    from ashbench.sweeps.runner import fill_axes
+    from ashbench.sweeps.runs_table import SCHEMA, append_row
+
+    spec_path = _spec(tmp_path, 'seed = [0]\narm = ["hybrid", "ann-twin"]\n')
+    arms = expand(load_spec(str(spec_path)))
+    table = tmp_path / "results" / "s" / "runs.csv"
+    for run in arms:  # rows as the sweep wrote them then: axes seed and arm only
+        append_row(table, {"run_id": run.run_id, "label": run.label, "axis:seed": 0, "axis:arm": run.values["arm"]})
+    spec_path.write_text(spec_path.read_text() + "\n[[runs]]\nT = 4\nseed = 0\n")
+    spec = load_spec(str(spec_path))
+    assert spec.axes == ["seed", "arm", "T"]
+    finished = [r for r in expand(spec) if r.run_id in {a.run_id for a in arms}]
+    assert len(finished) == 2  # adding runs keeps the old runs' ids
+    assert fill_axes(spec, finished) == 2  # one axis:T cell per old row
+    rows = {r["axis:arm"]: r for r in read_rows(table)}
+    assert (rows["hybrid"]["axis:T"], rows["ann-twin"]["axis:T"]) == ("2", "1")
+    assert all(r["schema"] == SCHEMA for r in rows.values())
+    assert fill_axes(spec, finished) == 0  # nothing left to fill

@@ -18,9 +18,9 @@ from multiprocessing import get_context
 from pathlib import Path
 
 from ashbench.errors import InputError, ResultsError
-from ashbench.sweeps.runs_table import append_row, done_ids
+from ashbench.sweeps.runs_table import append_row, done_ids, fill_empty
 from ashbench.sweeps.single_run import run_one
-from ashbench.sweeps.spec import RunSpec, SweepSpec, expand, load_spec, validate_runs
+from ashbench.sweeps.spec import RunSpec, SweepSpec, effective_axis_value, expand, load_spec, validate_runs
 
 
 @dataclass
@@ -90,6 +90,7 @@ def _run_locked(spec_path: str, execute, callback) -> SweepResult:
     spec, runs, done = plan(spec_path)
     result = SweepResult(str(spec.folder), [r.run_id for r in runs])
     pending = [r for r in runs if r.run_id not in done]
+    fill_axes(spec, [r for r in runs if r.run_id in done])
     for run in runs:
         if run.run_id in done:
             result.skipped.append(run.run_id)
@@ -99,6 +100,36 @@ def _run_locked(spec_path: str, execute, callback) -> SweepResult:
         result.finished.append(run.run_id)
         callback and callback("finished", run, row)
     return result
+
+
+def fill_axes(spec: SweepSpec, finished: list[RunSpec]) -> int:
+    """Give the finished rows the spec's axis columns they lack: a row written before the spec gained an
+    axis (e.g. ablation runs added to a spec of arms) has no ``axis:T`` cell, and a table would take it
+    for another group. The value is the one ``tidy_row`` would have written: the run's own value, else
+    the axis's effective value in the run's config (the sweep's base, its ``set`` and the run's
+    overrides, which is what the run trained with: its id hashes them). Cells with a value are kept."""
+    path = spec.folder / "runs.csv"
+    if not finished or not path.exists():
+        return 0
+    cells = {}
+    for run in finished:
+        config = None
+        values = {}
+        for axis in spec.axes:
+            if axis in run.values:
+                values[f"axis:{axis}"] = run.values[axis]
+            else:
+                config = config or base_config_of(spec, run)
+                values[f"axis:{axis}"] = effective_axis_value(axis, config)
+        cells[run.run_id] = values
+    return fill_empty(path, cells)
+
+
+def base_config_of(spec: SweepSpec, run: RunSpec) -> dict:
+    """The config a run trained with, as a nested dict (``VLConfig.to_dict()``)."""
+    from ashbench.ashnet.config import load_config
+
+    return load_config(spec.base, list(run.overrides)).to_dict()
 
 
 def _execute(spec: SweepSpec, pending: list[RunSpec], jobs: int):

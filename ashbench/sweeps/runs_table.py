@@ -60,6 +60,25 @@ def append_row(path: Path, row: dict) -> None:
     """Add ``row`` (replacing an earlier row with the same run_id) atomically."""
     rows = [r for r in read_rows(path) if r["run_id"] != row["run_id"]]
     rows.append({"schema": SCHEMA, **row})
+    _write_rows(path, rows)
+
+
+def fill_empty(path: Path, cells: dict[str, dict]) -> int:
+    """Write ``cells`` ({run_id: {column: value}}) into the rows of those runs where the cell is missing
+    or empty (a value already there is never changed), atomically; returns how many cells were filled."""
+    rows, filled = read_rows(path), 0
+    for row in rows:
+        for column, value in cells.get(row["run_id"], {}).items():
+            if row.get(column, "") == "":
+                row[column] = value
+                filled += 1
+    if filled:
+        _write_rows(path, rows)
+    return filled
+
+
+def _write_rows(path: Path, rows: list[dict]) -> None:
+    """The whole table, to a temporary file renamed over ``path``; columns: the union of the rows'."""
     columns = list(dict.fromkeys(c for r in rows for c in r))
     text = io.StringIO()
     writer = csv.DictWriter(text, fieldnames=columns, restval="", lineterminator="\n")
