@@ -4,10 +4,11 @@
 #   after `ashbench sweep benchmarks/ashnets.toml --jobs 2`:            bash benchmarks/ashnets_report.sh
 #   after `ashbench sweep benchmarks/ashnets_converged.toml --jobs 2`:  bash benchmarks/ashnets_report.sh converged
 set -euo pipefail
+base="arm=hybrid,T=4,neuron=lif,objectives=itc+hn+itm+stua,lambda=0.0"
 if [ "${1:-}" = converged ]; then
-  out=results/ashnets-converged runs=runs/ashnets-converged base="arm=hybrid" extras=no
+  out=results/ashnets-converged runs=runs/ashnets-converged extras=no
 else
-  out=results/ashnets runs=runs/ashnets base="arm=hybrid,T=4,neuron=lif,objectives=itc+hn+itm+stua,lambda=0.0" extras=yes
+  out=results/ashnets runs=runs/ashnets extras=yes
 fi
 acc="--metric truth:t2i_r1 --metric truth:i2t_r1 --metric truth:mean_recall --metric hard_negative_accuracy"
 acc="$acc --metric comp:truth:t2i_r1 --metric comp:truth:mean_recall --metric comp:hard_negative_accuracy"
