@@ -133,8 +133,7 @@ def test_bad_profile_arguments_raise_typed_errors():
 
 # -- the 0/1 fast path of neuron counting against the general path (oracle test) -------------------
 def _general_path(semantics, rows):
-    bound = semantics.bound(rows)
-    return None if bound is None else semantics.events_per_row(rows, bound)
+    return None if semantics.bound(rows) is None else semantics.events_per_row(rows)
 
 
 @pytest.mark.parametrize("spikes", ["auto", "binary", "ternary", "multi:3"])

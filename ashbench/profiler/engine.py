@@ -233,7 +233,9 @@ class _CompositeMode(TorchFunctionMode):
     def __init__(self, run: _Run):
         super().__init__()
         self.run = run
-        self.rules = {getattr(spaces[0], name): (name, rule) for name, (spaces, rule) in COMPOSITE_RULES.items()}
+        functions = {name: getattr(spaces[0], name) for name, (spaces, _) in COMPOSITE_RULES.items()}
+        # the originals, also while another thread's profile has the wrappers installed
+        self.rules = {getattr(f, "__wrapped__", f): (name, COMPOSITE_RULES[name][1]) for name, f in functions.items()}
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}

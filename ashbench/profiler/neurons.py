@@ -132,13 +132,12 @@ def record_call(stats: NeuronStats, module, x: torch.Tensor, out: torch.Tensor,
     first = 0 if multi_step else _calls_so_far(stats)
     per_step = semantics.unit_events_per_row(steps)  # 0/1 (ternary: 0/±1) spikes: exact integer counts
     if per_step is None:  # other values: checked against the semantics, then counted
-        bound = semantics.bound(out)
-        if bound is None:
+        if semantics.bound(out) is None:
             raise SpikeSemanticsError(
                 f"neuron '{name}' ({type(module).__name__}) emitted values outside the declared "
                 f"'{semantics.name}' spike semantics ({semantics.describe()})"
             )
-        per_step = semantics.events_per_row(steps, bound)
+        per_step = semantics.events_per_row(steps)
     for offset, spikes in enumerate(per_step):
         stats.add_step(first + offset, steps.shape[1], spikes)
     stats.membrane_bytes_per_update = _membrane_bytes(module, x)

@@ -104,16 +104,10 @@ class SpikeSemantics:
             return None
         return [int(v) for v in per_row.tolist()]
 
-    def events_per_row(self, rows: torch.Tensor, bound: int | None = None) -> list[int]:
-        """Exact events of each row of a 2-D spike tensor (e.g. one row per time step); ``bound``:
-        the largest value in it (default: the semantics' largest; none known: float64 sums)."""
-        bound = self.max_events if bound is None else bound
-        events = self.events(rows)
-        if bound is None:
-            return [int(v) for v in events.sum(dim=1, dtype=torch.float64).tolist()]
-        if _needs_chunks(rows.shape[1], bound):
-            return [exact_sum(row, bound) for row in events]
-        return [int(v) for v in events.sum(dim=1).tolist()]
+    def events_per_row(self, rows: torch.Tensor) -> list[int]:
+        """Exact events of each row of a 2-D spike tensor (e.g. one row per time step) that obeys the
+        semantics (checked by ``bound`` first: its events are non-negative integers)."""
+        return [int(v) for v in event_sums(self.events(rows), dim=1).tolist()]
 
 
 def _units(x: torch.Tensor, low: float) -> bool:
@@ -130,17 +124,6 @@ _EXACT_LIMIT = 1 << 24
 
 def _needs_chunks(numel: int, max_value: int) -> bool:
     return numel * max_value >= _EXACT_LIMIT
-
-
-def exact_sum(flat: torch.Tensor, max_value: int | None = 1) -> int:
-    """Exact sum of a 1-D tensor of non-negative integer values <= max_value (None: unbounded,
-    summed in float64, exact below 2**53)."""
-    if max_value is None:
-        return int(flat.sum(dtype=torch.float64))
-    if not _needs_chunks(flat.numel(), max_value):
-        return int(flat.sum(dtype=torch.float32))
-    step = max(_EXACT_LIMIT // max(max_value, 1) - 1, 1)
-    return sum(int(chunk.sum(dtype=torch.float32)) for chunk in flat.split(step))
 
 
 def event_sums(events: torch.Tensor, dim=None) -> torch.Tensor:

@@ -20,7 +20,7 @@ from pathlib import Path
 from ashbench.errors import InputError, ResultsError
 from ashbench.sweeps.runs_table import append_row, done_ids, fill_empty
 from ashbench.sweeps.single_run import run_one
-from ashbench.sweeps.spec import RunSpec, SweepSpec, effective_axis_value, expand, load_spec, validate_runs
+from ashbench.sweeps.spec import RunSpec, SweepSpec, axis_cells, expand, load_spec, validate_runs
 
 
 @dataclass
@@ -111,18 +111,7 @@ def fill_axes(spec: SweepSpec, finished: list[RunSpec]) -> int:
     path = spec.folder / "runs.csv"
     if not finished or not path.exists():
         return 0
-    cells = {}
-    for run in finished:
-        config = None
-        values = {}
-        for axis in spec.axes:
-            if axis in run.values:
-                values[f"axis:{axis}"] = run.values[axis]
-            else:
-                config = config or base_config_of(spec, run)
-                values[f"axis:{axis}"] = effective_axis_value(axis, config)
-        cells[run.run_id] = values
-    return fill_empty(path, cells)
+    return fill_empty(path, {run.run_id: axis_cells(spec, run, base_config_of(spec, run)) for run in finished})
 
 
 def base_config_of(spec: SweepSpec, run: RunSpec) -> dict:

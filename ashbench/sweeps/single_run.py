@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from ashbench.files import write_atomic
-from ashbench.sweeps.spec import RunSpec, SweepSpec, effective_axis_value
+from ashbench.sweeps.spec import RunSpec, SweepSpec, axis_cells
 
 
 def run_one(spec: SweepSpec, run: RunSpec, threads: int = 0) -> dict:
@@ -83,7 +83,7 @@ def tidy_row(spec: SweepSpec, run: RunSpec, report: dict, prof: dict, train_s: f
 
     cfg = report["config"]
     row = {"run_id": run.run_id, "label": run.label, "sweep": spec.name, "base": spec.base}
-    row.update({f"axis:{a}": run.values.get(a, effective_axis_value(a, cfg)) for a in spec.axes})
+    row.update(axis_cells(spec, run, cfg))
     row.update({name: cfg[key.split(".")[0]][key.split(".")[1]] for name, key in CONFIG_COLUMNS.items()})
     row.update(accuracy_columns(report))
     row.update({k: prof["totals"][k] for k in EFFICIENCY_COLUMNS})

@@ -245,6 +245,12 @@ def effective_axis_value(axis: str, config: dict):
     return _axis(axis).effective(config)
 
 
+def axis_cells(spec: SweepSpec, run: RunSpec, config: dict) -> dict:
+    """A run's ``axis:<name>`` cells for every axis of the spec: its own value, else the axis's
+    effective value in ``config`` (the run's final config, ``VLConfig.to_dict()``)."""
+    return {f"axis:{a}": run.values.get(a, effective_axis_value(a, config)) for a in spec.axes}
+
+
 def _toml_value(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
