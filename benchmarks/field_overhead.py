@@ -25,7 +25,9 @@ workload's layout, neuron classes and output, so they have thin runners here.
 
 Timing method: per (model, batch) one warm-up call per variant, then R rounds (default 5,
 ``--quick`` 2); each round runs every variant once, in an order rotated by round, so all
-variants see the same machine load. The neuron state is reset
+variants see the same machine load. The garbage collector is off inside each timed call (``timeit``'s
+and pyperf's convention); ``--cold`` adds a ``gc.collect()`` before every call, leaving the CPU caches
+cold (the method of the runs before 2026-11-29 12:00). The neuron state is reset
 (``ashbench.profiler.engine.reset_state``) before and after every call, outside the timer.
 Reported: the plain median ms, median(variant) / median(plain), and median(ashbench) /
 median(dispatch_noop). A batch whose plain forward takes over ``--max-forward-s`` (10 s) is
@@ -36,7 +38,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import gc
 import json
 import os
 import statistics
@@ -135,12 +136,9 @@ VARIANTS = {"plain": run_plain, "ashbench": run_ashbench, "sj_opcount": run_sj_o
 # -- timing ---------------------------------------------------------------------------------------
 def timed(fn, w) -> float:
     reset_state(w.model)
-    gc.collect()
-    t0 = time.perf_counter()
-    fn(w)
-    elapsed = time.perf_counter() - t0
+    elapsed = po.stopwatch(lambda: fn(w))  # gc off inside; po.COLD: gc.collect() first
     reset_state(w.model)
-    return elapsed * 1e3
+    return elapsed
 
 
 def interleaved(variants: dict, w, rounds: int) -> dict[str, list[float]]:
@@ -256,6 +254,7 @@ def main(argv=None) -> int:
     ap.add_argument("--batches", default=",".join(map(str, BATCHES)), help="comma-separated batch sizes (default 2,32)")
     ap.add_argument("--quick", action="store_true", help="2 rounds")
     ap.add_argument("--rounds", type=int, default=None, help="timed rounds (default 5, --quick 2)")
+    ap.add_argument("--cold", action="store_true", help="a gc.collect() before every timed call (cold caches)")
     ap.add_argument("--threads", type=int, default=1, help="torch.set_num_threads (default 1: a shared 2-core box)")
     ap.add_argument("--max-forward-s", type=float, default=MAX_FORWARD_S,
                     help="lower a batch whose plain forward takes longer than this (default 10 s)")
@@ -264,6 +263,7 @@ def main(argv=None) -> int:
                     help="format of the printed tables (markdown: ready for benchmarks/README.md)")
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
+    po.COLD = args.cold
     warnings.filterwarnings("ignore")  # TracerWarnings, spikingjelly/snntorch deprecation chatter
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     for m in models:
@@ -277,6 +277,7 @@ def main(argv=None) -> int:
     started = datetime.datetime.now().astimezone()
     t_start = time.perf_counter()
     info = po.machine()
+    info["timing"] = "cold: gc.collect() before every call" if args.cold else "gc off inside each timed call"
     print(f"field_overhead.py  {started:%Y-%m-%d %H:%M %Z}  rounds={rounds}  models={len(models)}  batches={batches}")
     print("machine: " + ", ".join(f"{k}={v}" for k, v in info.items()))
     nb_missing = po._neurobench_available()

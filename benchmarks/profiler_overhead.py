@@ -18,7 +18,9 @@ same input ([T=4, B=64, 3, 32, 32]):
               dispatch-mode counter (ashbench and sj_opcount both are one)
 
 Timing method: one warm-up call per variant, then R rounds; each round runs every variant once,
-in an order rotated by round, so all variants see the same machine load. Reported: median ms per
+in an order rotated by round, so all variants see the same machine load. The garbage collector is
+off inside each timed call (``timeit``'s and pyperf's convention); ``--cold`` adds a ``gc.collect()``
+before every call (cold CPU caches: the method before 2026-11-29 12:00). Reported: median ms per
 variant, median(variant) / median(plain), and median(ashbench) / median(sj_opcount).
 
 Peak memory: each variant runs one forward in a fresh subprocess; ru_maxrss is read before and
@@ -50,6 +52,7 @@ if ROOT not in sys.path:
 
 import torch  # noqa: E402
 from spikingjelly.activation_based import functional, layer, neuron  # noqa: E402
+from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
 
 from ashbench.report.tables import FORMATS as TABLE_FORMATS  # noqa: E402
 from ashbench.report.tables import Column, Table  # noqa: E402
@@ -119,15 +122,18 @@ def run_fvcore(net, x):
                 "unsupported": dict(analysis.unsupported_ops())}
 
 
+class _NoopMode(TorchDispatchMode):
+    """Re-dispatches every op and does nothing else. Defined once, as a counter's mode class is: a
+    class made on every call costs about 8 us warm and 100 us after a gc.collect(), and PyTorch's
+    per-mode-class caches start empty for each new class, which made the floor look higher."""
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        return func(*args, **(kwargs or {}))
+
+
 def run_dispatch_noop(net, x):
     """Floor of any TorchDispatchMode-based counter: a mode that only re-dispatches every op."""
-    from torch.utils._python_dispatch import TorchDispatchMode
-
-    class _Noop(TorchDispatchMode):
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-            return func(*args, **(kwargs or {}))
-
-    with torch.no_grad(), _Noop():
+    with torch.no_grad(), _NoopMode():
         return net(x)
 
 
@@ -183,14 +189,31 @@ VARIANTS = {"plain": run_plain, "ashbench": run_ashbench, "sj_opcount": run_sj_o
 
 
 # -- timing ---------------------------------------------------------------------------------------
+COLD = False  # --cold: a gc.collect() before every timed call (the method of runs before 2026-11-29 12:00)
+
+
+def stopwatch(call) -> float:
+    """ms of ``call()`` with the garbage collector off inside the timed region, as ``timeit`` and
+    pyperf time; it runs between calls. With ``COLD`` every call follows a ``gc.collect()``, which
+    leaves the CPU caches cold and adds 0.2-0.5 ms to every variant's call alike."""
+    if COLD:
+        gc.collect()
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        t0 = time.perf_counter()
+        call()
+        return (time.perf_counter() - t0) * 1e3
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def timed(fn, net, x) -> float:
     functional.reset_net(net)
-    gc.collect()
-    t0 = time.perf_counter()
-    fn(net, x)
-    elapsed = time.perf_counter() - t0
+    elapsed = stopwatch(lambda: fn(net, x))
     functional.reset_net(net)
-    return elapsed * 1e3
+    return elapsed
 
 
 def interleaved(variants: dict, net, x, rounds: int) -> dict[str, list[float]]:
@@ -429,12 +452,15 @@ def main(argv=None) -> int:
     ap.add_argument("--json", metavar="PATH", help="write all measured numbers as JSON")
     ap.add_argument("--threads", type=int, default=None,
                     help="torch.set_num_threads (default: torch's default; 1 is steadier on a shared machine)")
+    ap.add_argument("--cold", action="store_true", help="a gc.collect() before every timed call (cold caches)")
     ap.add_argument("--no-memory", action="store_true", help="skip the subprocess peak-RSS measurement")
     ap.add_argument("--table-format", choices=TABLE_FORMATS.names(), default="table",
                     help="format of the printed tables (markdown: ready for benchmarks/README.md)")
     ap.add_argument("--_memory-child", dest="memory_child", help=argparse.SUPPRESS)
     ap.add_argument("--_scale", dest="scale", type=float, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    global COLD
+    COLD = args.cold
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.memory_child:

@@ -1,6 +1,8 @@
 """Neuron counting: IF/LIF/PLIF in both step modes, firing rates per time step, per-sample
 invariance to batch size, layouts and spike-semantics violations. Arithmetic in comments."""
 
+import collections
+
 import pytest
 import torch
 import torch.nn as nn
@@ -184,3 +186,55 @@ def test_parameter_counts_with_shared_modules_equal_module_parameters():
     got = {layer.name: layer.params for layer in prof.layers}
     assert got[""] == expected[""] == 24  # 20 (shared) + 4 (tied's bias), each parameter once
     assert all(got[name] == expected[name] for name in got)
+
+
+# -- suspending the counting mode inside a neuron ----------------------------------------------------
+class _OpCounter(torch.utils._python_dispatch.TorchDispatchMode):
+    """A caller's own dispatch mode: counts the aten ops it sees."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = collections.Counter()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.calls[str(func)] += 1
+        return func(*args, **(kwargs or {}))
+
+
+class _OwnModeAroundNeuron(nn.Module):
+    """Enters a dispatch mode of its own around its neuron: the counting mode is then not the top of
+    the mode stack when the neuron starts, and every mode is switched off inside it instead."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, x):
+        x = self.net[0](x)
+        with _OpCounter():
+            x = self.net[1](x)
+        return self.net[3](self.net[2](x))
+
+
+def test_neuron_counts_same_whether_counting_mode_is_popped_alone_or_all_modes_are():
+    x = torch.rand(5, 3, 6) * 2  # [T=5, B=3, 6]
+    plain, own = _spiking_net(neuron.LIFNode, step_mode="m"), _spiking_net(neuron.LIFNode, step_mode="m")
+    pp, po = profile(plain, x, layout="TB").totals, profile(_OwnModeAroundNeuron(own), x, layout="TB").totals
+    assert pp["spikes"] > 0
+    assert {k: pp[k] for k in COUNTS} == {k: po[k] for k in COUNTS}
+
+
+def test_a_callers_outer_mode_sees_the_same_ops_with_and_without_the_profile():
+    # only ashbench's own mode is popped inside a neuron: a caller's mode below it sees the neuron's
+    # internal ops too, exactly the op stream of a plain forward under that mode
+    x = torch.rand(5, 3, 6) * 2
+    net = _spiking_net(neuron.LIFNode, step_mode="m")
+    with torch.no_grad(), _OpCounter() as alone:
+        net(x)
+    functional.reset_net(net)
+    with _OpCounter() as outer:
+        p = profile(net, x, layout="TB")
+    assert p.totals["spikes"] > 0 and alone.calls
+    # every op of the plain forward, as often (the outer mode also sees the profile's own tensor work)
+    missing = {op: n - outer.calls[op] for op, n in alone.calls.items() if outer.calls[op] < n}
+    assert missing == {}

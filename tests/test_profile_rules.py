@@ -305,6 +305,20 @@ def test_event_sums_exact_above_float32_integer_range():
     assert event_sums(cols, dim=0).tolist() == [float((1 << 24) + 1), 3.0]
 
 
+
+def test_conv_synops_exact_above_float32_integer_range():
+    from ashbench.profiler.fanout import conv_synops
+
+    # 1x1 kernel, stride 1, 1 -> 2 channels: every input event reaches 1 position x 2 output channels.
+    # Batch of 3 at one position: 2**23 + 2**23 + 1 = 2**24 + 1 events (float32 would give 2**24),
+    # so synops = (2**24 + 1) * 2; the second position holds 1 + 1 + 1 = 3 events -> 3 * 2 more.
+    events = torch.tensor([2.0 ** 23, 2.0 ** 23, 1.0]).reshape(3, 1, 1, 1).expand(3, 1, 1, 2).clone()
+    events[:, :, :, 1] = 1.0
+    assert conv_synops(events, (2, 1, 1, 1), (3, 2, 1, 2), (1, 1), (0, 0), (1, 1), False, 1) \
+        == ((1 << 24) + 1) * 2 + 3 * 2
+    # below the range: 3 x 2 ones -> 6 events x 2 channels = 12
+    assert conv_synops(torch.ones(3, 1, 1, 2), (2, 1, 1, 1), (3, 2, 1, 2), (1, 1), (0, 0), (1, 1), False, 1) == 12
+
 # -- composites: scaled_dot_product_attention counted as one op without a TorchFunctionMode -------
 class CallTimeSDPA(nn.Module):
     """Looks the function up at call time, as model code does (``F.scaled_dot_product_attention``)."""

@@ -79,6 +79,7 @@ class _Run:
         self.stack_key: tuple = ()
         self.absorb_depth = 0  # > 0 inside a neuron or a counted composite op
         self.suspended: list = []  # contexts that switched the counting mode off inside a neuron
+        self.mode = None  # the _CountingMode counting this run (set when it is entered)
         self.records: dict[tuple, list] = {}
         self.neurons: dict[str, NeuronStats] = {}
         self.neuron_stacks: dict[str, tuple] = {}
@@ -105,9 +106,19 @@ class _Run:
     def _suspend(self) -> None:
         """Run a neuron's forward with the counting mode off: its inner ops are its membrane update
         (counted from its input and output), and running them natively keeps the neuron's time and
-        memory those of a plain forward."""
-        contexts = [_disable_current_modes()] + ([torch._C.DisableTorchFunction()] if self.function_mode else [])
-        for ctx in contexts:
+        memory those of a plain forward. The counting mode is normally the top of the dispatch-mode
+        stack and is popped alone (a mode of the caller's below it keeps seeing the neuron's ops);
+        otherwise (the model pushed a mode of its own) every mode is switched off."""
+        depth = torch._C._len_torch_dispatch_stack()
+        if self.mode is not None and depth and torch._C._get_dispatch_stack_at(depth - 1) is self.mode:
+            torch._C._pop_torch_dispatch_stack(None)
+            self.suspended.append(_Repush(self.mode))
+        else:
+            ctx = _disable_current_modes()
+            ctx.__enter__()
+            self.suspended.append(ctx)
+        if self.function_mode:
+            ctx = torch._C.DisableTorchFunction()
             ctx.__enter__()
             self.suspended.append(ctx)
 
@@ -212,10 +223,23 @@ class _Run:
         row[-1] += 1
 
 
+class _Repush:
+    """Puts a dispatch mode popped by ``_Run._suspend`` back on the stack (``__exit__``, as a context)."""
+
+    __slots__ = ("mode",)
+
+    def __init__(self, mode):
+        self.mode = mode
+
+    def __exit__(self, *exc) -> None:
+        torch._C._push_on_torch_dispatch_stack(self.mode)
+
+
 class _CountingMode(TorchDispatchMode):
     def __init__(self, run: _Run):
         super().__init__()
         self.run = run
+        run.mode = self
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}

@@ -18,7 +18,7 @@ from math import prod
 
 import torch
 
-from ashbench.profiler.spikes import event_sums
+from ashbench.profiler.spikes import FLOAT32_EXACT_LIMIT
 
 
 @lru_cache(maxsize=512)
@@ -58,21 +58,30 @@ def conv_synops(events: torch.Tensor, weight_shape, out_shape, stride, padding, 
                 transposed: bool, groups: int) -> int:
     """Exact synaptic operations of a convolution whose input carries ``events`` per element.
 
-    ``events`` has shape [N, C_in, *spatial]; returns sum over elements of events x fan-out.
+    ``events`` has shape [N, C_in, *spatial]; returns sum over elements of events x fan-out, as
+    (events per spatial position, summed over batch and channels) . (fan-out per position) x C_out/groups.
+    The per-position sums are taken in float32 and multiplied in float64 against [fan-out, 1] in
+    one matmul, whose second column is their total: when the total is below 2**24 every
+    per-position sum is below it too, so exact (``spikes.event_sums``); otherwise they are summed
+    again in float64. The float64 products and sum are exact below 2**53.
     """
     spatial_in = tuple(events.shape[2:])
     kernel = tuple(weight_shape[2:])
     per_group_out = weight_shape[1] if transposed else weight_shape[0] // groups
-    fan = _cached_fanout(spatial_in, tuple(out_shape[2:]), kernel, tuple(stride), tuple(padding),
-                         tuple(dilation), transposed)
-    events_per_position = event_sums(events, dim=(0, 1))  # exact integer sums over (batch, channel)
-    return int(torch.dot(events_per_position.reshape(-1), fan)) * per_group_out
+    basis = _fanout_basis(spatial_in, tuple(out_shape[2:]), kernel, tuple(stride), tuple(padding),
+                          tuple(dilation), transposed)
+    per_position = events.sum(dim=(0, 1), dtype=torch.float32).reshape(-1).double()
+    reached, total = (per_position @ basis).tolist()
+    if total >= FLOAT32_EXACT_LIMIT:
+        reached = float(events.sum(dim=(0, 1), dtype=torch.float64).reshape(-1) @ basis[:, 0])
+    return int(reached) * per_group_out
 
 
 @lru_cache(maxsize=256)
-def _cached_fanout(spatial_in, spatial_out, kernel, stride, padding, dilation, transposed):
-    """The fan-out map, flattened (float64, one element per spatial input position)."""
-    return spatial_fanout(spatial_in, spatial_out, kernel, stride, padding, dilation, transposed).reshape(-1)
+def _fanout_basis(spatial_in, spatial_out, kernel, stride, padding, dilation, transposed) -> torch.Tensor:
+    """[positions, 2] float64: the flattened fan-out map, and a column of ones (the total)."""
+    fan = spatial_fanout(spatial_in, spatial_out, kernel, stride, padding, dilation, transposed).reshape(-1)
+    return torch.stack([fan, torch.ones_like(fan)], dim=1)
 
 
 def conv_dense_macs(in_shape, weight_shape, out_shape, transposed: bool) -> int:

@@ -138,9 +138,10 @@ def record_call(stats: NeuronStats, module, x: torch.Tensor, out: torch.Tensor,
                 f"'{semantics.name}' spike semantics ({semantics.describe()})"
             )
         per_step = semantics.events_per_row(steps)
+    if stats.updates == 0:  # read once per neuron and profile (an attribute miss is slow on nn.Module)
+        stats.membrane_bytes_per_update = _membrane_bytes(module, x)
     for offset, spikes in enumerate(per_step):
         stats.add_step(first + offset, steps.shape[1], spikes)
-    stats.membrane_bytes_per_update = _membrane_bytes(module, x)
     stats.input_bytes += x.numel() * x.element_size()
     stats.output_bytes += out.numel() * out.element_size()
 

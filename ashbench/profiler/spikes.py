@@ -92,17 +92,18 @@ class SpikeSemantics:
         row sums exact integers (float32 sums of fewer than 2**24 values of 0/1)."""
         if rows.dtype == torch.bool:
             return rows.sum(dim=1).tolist()
-        if not rows.is_floating_point() or rows.numel() == 0 or _needs_chunks(rows.numel(), 1):
+        if not rows.is_floating_point() or rows.numel() == 0 or rows.numel() >= FLOAT32_EXACT_LIMIT:
             return None
         low, high = torch.aminmax(rows)
         if not (float(low) >= 0 and float(high) <= 1):  # a NaN fails both
             return None
-        per_row = rows.sum(dim=1, dtype=torch.float32)
-        flat = rows.reshape(-1).float()
-        total = float(per_row.sum())
+        per_row = rows.sum(dim=1, dtype=torch.float32).tolist()
+        flat = rows.reshape(-1)
+        flat = flat if flat.dtype == torch.float32 else flat.float()
+        total = sum(per_row)  # exact: float32-exact integers added in float64
         if total != float(torch.dot(flat, flat)) or not total.is_integer():
             return None
-        return [int(v) for v in per_row.tolist()]
+        return [int(v) for v in per_row]
 
     def events_per_row(self, rows: torch.Tensor) -> list[int]:
         """Exact events of each row of a 2-D spike tensor (e.g. one row per time step) that obeys the
@@ -119,11 +120,7 @@ def _units(x: torch.Tensor, low: float) -> bool:
 
 # float32 holds every integer below 2**24 exactly, so a float32 sum of integer values whose
 # total stays below that bound is exact whatever the summation order.
-_EXACT_LIMIT = 1 << 24
-
-
-def _needs_chunks(numel: int, max_value: int) -> bool:
-    return numel * max_value >= _EXACT_LIMIT
+FLOAT32_EXACT_LIMIT = 1 << 24
 
 
 def event_sums(events: torch.Tensor, dim=None) -> torch.Tensor:
@@ -133,7 +130,7 @@ def event_sums(events: torch.Tensor, dim=None) -> torch.Tensor:
     of 2**24 or more never comes out below it; only a result at or above 2**24 is summed again in
     float64 (exact below 2**53). float64 reductions are many times slower on CPU (no SIMD path)."""
     summed = events.sum(dtype=torch.float32) if dim is None else events.sum(dim=dim, dtype=torch.float32)
-    if summed.numel() == 0 or float(summed.max()) < _EXACT_LIMIT:
+    if summed.numel() == 0 or float(summed.max()) < FLOAT32_EXACT_LIMIT:
         return summed.double()
     return events.sum(dtype=torch.float64) if dim is None else events.sum(dim=dim, dtype=torch.float64)
 
@@ -141,7 +138,7 @@ def event_sums(events: torch.Tensor, dim=None) -> torch.Tensor:
 def _chunked(flat: torch.Tensor, reduce) -> float:
     """float32 reduction per chunk of fewer than 2**24 elements, added up in Python floats:
     exact whenever the values are 0/1 (every partial result is an integer below 2**24)."""
-    return sum(float(reduce(chunk)) for chunk in flat.split(_EXACT_LIMIT - 1))
+    return sum(float(reduce(chunk)) for chunk in flat.split(FLOAT32_EXACT_LIMIT - 1))
 
 
 def parse_semantics(spec: str) -> SpikeSemantics:
