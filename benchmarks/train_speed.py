@@ -5,8 +5,10 @@ and the step's FLOPs against what this machine's plain matmul achieves.
   block at the full ``max_text_len``, ITM keys and values computed on gathered image rows
   (``model.shortcuts = False``);
 - after (the default): the fused CPU neurons of ``ashbench.ashnet.fused_neurons``, the text encoder
-  trimmed to the batch's longest caption with only the [CLS] row through its last block, and ITM
-  keys and values once per image, then gathered (``model.shortcuts = True``). Same values
+  trimmed to the batch's longest caption with only the [CLS] row through its last block, ITM
+  keys and values once per image, then gathered (``model.shortcuts = True``), and no NaN fill of
+  new tensors (``torch.utils.deterministic.fill_uninitialized_memory = False``, as ``ashbench
+  train`` sets it; the before variant has torch's default, on). Same values
   (``tests/test_objectives.py`` and ``tests/test_fused_neurons.py`` check them against the naive path).
 
     .venv/bin/python benchmarks/train_speed.py [--modes hybrid ann snn] [--steps 3] [--rounds 5] [--threads 1]
@@ -112,6 +114,9 @@ def bench_mode(mode: str, steps: int, rounds: int, threads: dict) -> dict:
         matmul.append(matmul_gflops(0.1))  # the machine's rate, measured between the chunks (load varies)
         for name in (("before", "after") if r % 2 == 0 else ("after", "before")):
             torch.set_num_threads(threads[name])
+            # before: torch's NaN fill of every new tensor under deterministic algorithms; after: off,
+            # as ``ashbench train`` has it (bit-identical weights, tests/test_train.py)
+            torch.utils.deterministic.fill_uninitialized_memory = name == "before"
             t0 = time.perf_counter()
             for i in range(steps):
                 s = r * steps + i

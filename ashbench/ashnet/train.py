@@ -176,23 +176,35 @@ def _setup_distributed() -> tuple[int, int, torch.device]:
     return rank, world, device
 
 
+FILL_UNINITIALIZED_MEMORY = False  # see _seeded_and_deterministic
+
+
 @contextmanager
 def _seeded_and_deterministic(cfg: VLConfig):
     """Inside: the global RNG seeded with the train seed, deterministic algorithms on, and
     ``train.threads`` CPU threads. Afterwards the caller's RNG state, deterministic-algorithm
-    setting and thread count are restored."""
+    settings and thread count are restored.
+
+    Deterministic algorithms also fill every new uninitialised tensor with NaN by default
+    (``torch.utils.deterministic.fill_uninitialized_memory``), a guard against ops that read memory
+    they never wrote. No op of a training step does (the trained weights are bit-identical either
+    way, ``tests/test_train.py``), and the fills were 5% of a CPU step (1,070 per step), so they
+    are off here."""
     deterministic = torch.are_deterministic_algorithms_enabled()
     warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    fill = torch.utils.deterministic.fill_uninitialized_memory
     threads = torch.get_num_threads()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.train.seed)
         torch.use_deterministic_algorithms(True, warn_only=torch.cuda.is_available())
+        torch.utils.deterministic.fill_uninitialized_memory = FILL_UNINITIALIZED_MEMORY
         if cfg.train.threads:
             torch.set_num_threads(cfg.train.threads)
         try:
             yield
         finally:
             torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
+            torch.utils.deterministic.fill_uninitialized_memory = fill
             torch.set_num_threads(threads)
 
 
