@@ -76,12 +76,20 @@ def probe(checkpoint: Path, split_name: str, untrained: bool = False) -> dict[st
     neg = torch.cat([model.encode_text(tokenizer.encode(flat[s:s + 512], cfg.model.max_text_len))["emb"]
                      for s in range(0, len(flat), 512)])
     caption_of = torch.tensor(caption_of)
-    text_cos = (emb["txt"][caption_of] * neg).sum(1)
     image = emb["img"][emb["owners"][caption_of]]
-    beats = (image * emb["txt"][caption_of]).sum(1) > (image * neg).sum(1)
-    out = {"position_r2": position_r2(model, cfg, split)}
-    for kind in sorted(set(kind_of)):
-        sel = torch.tensor([k == kind for k in kind_of])
+    return {"position_r2": position_r2(model, cfg, split),
+            **kind_stats(emb["txt"][caption_of], neg, image, kind_of)}
+
+
+def kind_stats(caption: torch.Tensor, negative: torch.Tensor, image: torch.Tensor, kinds: list[str]) -> dict:
+    """Per negative kind, over the (caption, negative) pairs of that kind (rows of the unit embeddings
+    ``caption``, ``negative`` and of the caption's ``image``): mean text cosine, % of pairs with cosine
+    below ``SEPARATED_BELOW``, % where the image scores the caption strictly above the negative, pairs."""
+    text_cos = (caption * negative).sum(1)
+    beats = (image * caption).sum(1) > (image * negative).sum(1)
+    out = {}
+    for kind in sorted(set(kinds)):
+        sel = torch.tensor([k == kind for k in kinds])
         out[kind] = {"text_cosine": text_cos[sel].mean().item(),
                      "separated": (text_cos[sel] < SEPARATED_BELOW).float().mean().item() * 100,
                      "itc_accuracy": beats[sel].float().mean().item() * 100, "pairs": int(sel.sum())}
@@ -112,11 +120,19 @@ def position_r2(model, cfg, test_split) -> dict[str, float]:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.train.seed)
         a, b = embed(train_x), embed(test_x)
-    weights = torch.linalg.lstsq(a, train_y.double()).solution
-    truth = test_y.double()
-    r2 = 1 - ((b @ weights - truth) ** 2).sum(0) / ((truth - truth.mean(0)) ** 2).sum(0)
-    return {"x": r2[0].item(), "y": r2[1].item(), "train_images": len(train_x), "test_images": len(test_x),
+    r2 = least_squares_r2(a, train_y, b, test_y)
+    return {"x": r2[0], "y": r2[1], "train_images": len(train_x), "test_images": len(test_x),
             "embedding_dims": a.shape[1] - 1}
+
+
+def least_squares_r2(train_features, train_targets, test_features, test_targets) -> list[float]:
+    """R^2 per target column on the test rows of the least-squares fit (no penalty) on the train rows:
+    1 - sum((prediction - truth)^2) / sum((truth - mean(truth))^2), the mean being the test rows'. The
+    features carry their own intercept column when one is wanted."""
+    weights = torch.linalg.lstsq(train_features.double(), train_targets.double()).solution
+    truth = test_targets.double()
+    residual = ((test_features.double() @ weights - truth) ** 2).sum(0)
+    return (1 - residual / ((truth - truth.mean(0)) ** 2).sum(0)).tolist()
 
 
 def _group(label: str) -> str:
@@ -167,7 +183,8 @@ def main(argv=None) -> int:
                   f"{max(col['text_cosine']):.3f}] | {statistics.median(col['separated']):.1f} | "
                   f"{statistics.median(col['itc_accuracy']):.1f} [{min(col['itc_accuracy']):.1f}-"
                   f"{max(col['itc_accuracy']):.1f}] |")
-    print("\nposition of a lone object from the image embedding: least-squares R^2 on the test split's one-object images")
+    print("\nposition of a lone object from the image embedding: "
+          "least-squares R^2 on the test split's one-object images")
     print("| group | seeds | R2 x | R2 y |")
     print("|---|---:|---|---|")
     for arm, results in sorted(per_arm.items()):
