@@ -238,3 +238,40 @@ def test_a_callers_outer_mode_sees_the_same_ops_with_and_without_the_profile():
     # every op of the plain forward, as often (the outer mode also sees the profile's own tensor work)
     missing = {op: n - outer.calls[op] for op, n in alone.calls.items() if outer.calls[op] < n}
     assert missing == {}
+
+
+# -- neuron outputs counted after the forward (deferred), and the exact fallback ----------------------
+class _ZeroesItsSpikes(nn.Module):
+    """Uses its neuron's spikes, then overwrites them in place: counted after the forward, they would read
+    as all zeros; the version check makes the profile again counting each output as it comes."""
+
+    def __init__(self, net, overwrite: bool):
+        super().__init__()
+        self.net, self.overwrite = net, overwrite
+
+    def forward(self, x):
+        spikes = self.net[1](self.net[0](x))
+        out = self.net[3](self.net[2](spikes))
+        if self.overwrite:
+            spikes.zero_()
+        return out
+
+
+def test_neuron_output_modified_in_place_is_still_counted_as_emitted():
+    x = torch.rand(5, 3, 6) * 2  # [T=5, B=3, 6]
+    kept = profile(_ZeroesItsSpikes(_spiking_net(neuron.LIFNode, step_mode="m"), False), x, layout="TB").totals
+    zeroed = profile(_ZeroesItsSpikes(_spiking_net(neuron.LIFNode, step_mode="m"), True), x, layout="TB").totals
+    assert kept["spikes"] > 0
+    assert {k: kept[k] for k in COUNTS} == {k: zeroed[k] for k in COUNTS}
+    assert kept["firing_rate_per_step"] == zeroed["firing_rate_per_step"]
+
+
+def test_counts_identical_when_every_neuron_output_is_counted_at_once(monkeypatch):
+    # a pending budget of 0 bytes counts each output as its neuron returns it (as the fallback does)
+    from ashbench.profiler import engine
+
+    x = torch.rand(5, 3, 6) * 2
+    deferred = profile(SingleStepLoop(_spiking_net(neuron.LIFNode)), x, layout="TB").to_dict()
+    monkeypatch.setattr(engine, "PENDING_NEURON_BYTES", 0)
+    at_once = profile(SingleStepLoop(_spiking_net(neuron.LIFNode)), x, layout="TB").to_dict()
+    assert deferred["totals"]["spikes"] > 0 and deferred == at_once

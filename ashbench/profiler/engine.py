@@ -5,7 +5,10 @@ visible; JIT tracing is not involved. Module forward hooks keep the stack of ful
 module names that are running; an op's counts are credited to every module on that stack (the
 module that ran it and all its ancestors). A spiking-neuron module is counted whole from its
 input and output, whatever kernel runs it (a Python loop, spikingjelly's ``sj_lif`` custom op,
-a CUDA/Triton kernel): its forward runs with the counting mode suspended. Composite functions
+a CUDA/Triton kernel): its forward runs with the counting mode suspended, and its output spikes are
+validated and counted after the forward, all together (holding at most ``PENDING_NEURON_BYTES`` of
+outputs; an output modified in place before it is counted voids the run, which is made again counting
+each output as its neuron returns it). Composite functions
 (``rules.COMPOSITE_RULES``: ``scaled_dot_product_attention``) are wrapped while the forward runs and
 counted as one op on every backend. Nothing else stands between the model and PyTorch: no
 TorchFunctionMode (which would cost a Python call per torch function and switch off PyTorch's fused
@@ -28,7 +31,14 @@ from ashbench.profiler import frameworks  # noqa: F401  (registers snnTorch, Nor
 from ashbench.profiler.aggregate import build_profile
 from ashbench.profiler.counts import OP_FIELDS
 from ashbench.profiler.inputs import resolve_batch
-from ashbench.profiler.neurons import NeuronStats, framework_of, neuron_types, record_call, reset_neurons
+from ashbench.profiler.neurons import (
+    NeuronStats,
+    framework_of,
+    neuron_types,
+    record_input,
+    record_output,
+    reset_neurons,
+)
 from ashbench.profiler.provenance import event_rule
 from ashbench.profiler.result import Profile
 from ashbench.profiler.rules import COMPOSITE_RULES, UNCOUNTABLE_FAST_PATHS, classify
@@ -52,9 +62,17 @@ class RuleFailure(Exception):
     """A counting rule raised: a profiler bug (reported as such, never as an input error)."""
 
 
-class _UnwrappedComposite(Exception):
+class _Redo(Exception):
+    """This run is void and the profile is made again with the options in ``_Run.redo``."""
+
+
+class _UnwrappedComposite(_Redo):
     """A composite function ran its decomposition without passing through its wrapper (a reference
     taken before the profile started): the profile is made again under a TorchFunctionMode."""
+
+
+# Neuron outputs waiting to be counted hold at most this many bytes; past it they are counted at once.
+PENDING_NEURON_BYTES = 64 << 20
 
 
 # The op that only the math fallback of scaled_dot_product_attention runs (the softmax of its scores):
@@ -66,10 +84,13 @@ class _Run:
     """Mutable state of one counted forward pass."""
 
     def __init__(self, model, semantics, strict: bool, extra_neuron_types=(), modules=None,
-                 function_mode: bool = False):
+                 function_mode: bool = False, defer_neurons: bool = True):
         self.strict = strict
         self.function_mode = function_mode  # composites caught by a TorchFunctionMode (the fallback)
-        self.unwrapped_composite = False  # a composite ran unwrapped: this run is void, made again
+        self.defer_neurons = defer_neurons  # count neuron outputs after the forward (``flush_neurons``)
+        self.redo: dict = {}  # options of a new run when this one is void (set even if the model swallows the raise)
+        self.pending: list = []  # neuron outputs to count, in call order
+        self.pending_bytes = 0
         self.semantics = semantics
         self.sums_carry_events = semantics.kind in ("auto", "multi")  # a sum of spikes is a count of events
         self._event_slot = 3 if self.sums_carry_events else 2  # which event rule of _op_info applies
@@ -138,9 +159,29 @@ class _Run:
             return
         stats = self.neurons.setdefault(name, NeuronStats(type(module).__name__))
         self.neuron_stacks[name] = self.stack_key
-        record_call(stats, module, x, spikes, self.semantics, name, framework.time_axis(module))
-        self.tracker.mark(spikes)
+        record_input(stats, module, x)
+        self.tracker.mark(spikes)  # a spike tensor from here on; its values are checked when counted
         self.tracker.watch = False  # a recognised neuron ran: no need to look for unrecognised ones
+        call = (stats, module, spikes, name, framework.time_axis(module))
+        if not self.defer_neurons:
+            record_output(stats, module, spikes, self.semantics, name, call[-1])
+            return
+        self.pending.append((call, spikes._version))
+        self.pending_bytes += spikes.numel() * spikes.element_size()
+        if self.pending_bytes > PENDING_NEURON_BYTES:
+            self.flush_neurons()
+
+    def flush_neurons(self) -> None:
+        """Count the neuron outputs held since the last flush, in call order (with the counting mode
+        off). Counting them after the forward, together, costs less than between the model's kernels;
+        an output changed in place since its neuron returned it voids the run, made again counting
+        each output as it comes."""
+        pending, self.pending, self.pending_bytes = self.pending, [], 0
+        for (stats, module, spikes, name, axis), version in pending:
+            if spikes._version != version:
+                self.redo["defer_neurons"] = False
+                raise _Redo(f"the output of neuron '{name}' was modified in place")
+            record_output(stats, module, spikes, self.semantics, name, axis)
 
     def warn(self, message: str) -> None:
         """A condition the report must state (each message once)."""
@@ -152,7 +193,7 @@ class _Run:
         if self.absorb_depth:
             return
         if func is _UNWRAPPED_MARKER and not self.function_mode:
-            self.unwrapped_composite = True  # also when the model swallows the exception below
+            self.redo["function_mode"] = True  # also when the model swallows the exception below
             raise _UnwrappedComposite(str(func))
         info = _OP_INFO.get(func) or _op_info(func)
         rule = info[0]
@@ -409,14 +450,18 @@ def profile(model, inputs, *, layout: str = "B", batch_size: int | None = None, 
     args = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
     batch, input_t = resolve_batch(args, layout, batch_size)
     modules = list(model.named_modules())  # the one walk of the module tree
-    run = _Run(model, semantics, strict, neuron_classes, modules)
-    try:
-        _counted_forward(model, args, modules, run)
-    except _UnwrappedComposite:
-        pass
-    if run.unwrapped_composite:  # rare: made again with composites caught by a function mode
-        run = _counted_forward(model, args, modules,
-                               _Run(model, semantics, strict, neuron_classes, modules, function_mode=True))
+    options: dict = {}
+    while True:  # at most three runs: each redo switches on one fallback for good (_Run.redo)
+        run = _Run(model, semantics, strict, neuron_classes, modules, **options)
+        try:
+            _counted_forward(model, args, modules, run)
+        except _Redo:
+            pass
+        if not run.redo:
+            break
+        if run.redo.items() <= options.items():  # a fallback asked for twice: a profiler bug
+            raise RuleFailure(f"the profile's fallback run was void again ({run.redo})")
+        options.update(run.redo)
     _final_warnings(run)
     return build_profile(list(model.named_modules()),  # walked again: a forward may add modules
                          run, name or type(model).__name__, batch, layout, semantics.name, input_t)
@@ -439,7 +484,8 @@ def _counted_forward(model, args: tuple, modules, run: _Run) -> _Run:
                 model(*args)
             finally:
                 run.resume()
-    except (AshbenchError, RuleFailure, _UnwrappedComposite):
+        run.flush_neurons()  # the counting mode is off again: their reductions are not counted
+    except (AshbenchError, RuleFailure, _Redo):
         raise
     except Exception as exc:  # the user's model failed on the inputs: one line, whatever it raised
         raise InputError(f"model forward failed on the given inputs: {type(exc).__name__}: {first_line(exc)}") from exc

@@ -114,6 +114,7 @@ class NeuronStats:
     membrane_bytes_per_update: int = 4
     input_bytes: int = 0
     output_bytes: int = 0
+    calls: int = 0  # forward calls seen (their outputs may be counted later: ``record_output``)
 
     def add_step(self, t: int, units: int, spikes: int) -> None:
         while len(self.spikes_per_step) <= t:
@@ -123,10 +124,18 @@ class NeuronStats:
         self.updates += units
 
 
-def record_call(stats: NeuronStats, module, x: torch.Tensor, out: torch.Tensor,
-                semantics: SpikeSemantics, name: str, time_axis: int | None = None) -> None:
-    """Add one forward call of a neuron module to ``stats`` (raises on non-spike output).
-    ``out`` is its spike tensor; ``time_axis`` the axis of its time steps (None: one step)."""
+def record_input(stats: NeuronStats, module, x: torch.Tensor) -> None:
+    """The input side of one neuron call: its bytes, and on the first call the membrane width."""
+    if stats.calls == 0:  # read once per neuron and profile (an attribute miss is slow on nn.Module)
+        stats.membrane_bytes_per_update = _membrane_bytes(module, x)
+    stats.calls += 1
+    stats.input_bytes += x.numel() * x.element_size()
+
+
+def record_output(stats: NeuronStats, module, out: torch.Tensor, semantics: SpikeSemantics, name: str,
+                  time_axis: int | None = None) -> None:
+    """The spikes of one neuron call, in call order (raises on non-spike output): events per step,
+    updates, output bytes."""
     multi_step = time_axis is not None
     steps = out.movedim(time_axis, 0).reshape(out.shape[time_axis], -1) if multi_step else out.reshape(1, -1)
     first = 0 if multi_step else _calls_so_far(stats)
@@ -138,11 +147,8 @@ def record_call(stats: NeuronStats, module, x: torch.Tensor, out: torch.Tensor,
                 f"'{semantics.name}' spike semantics ({semantics.describe()})"
             )
         per_step = semantics.events_per_row(steps)
-    if stats.updates == 0:  # read once per neuron and profile (an attribute miss is slow on nn.Module)
-        stats.membrane_bytes_per_update = _membrane_bytes(module, x)
     for offset, spikes in enumerate(per_step):
         stats.add_step(first + offset, steps.shape[1], spikes)
-    stats.input_bytes += x.numel() * x.element_size()
     stats.output_bytes += out.numel() * out.element_size()
 
 
