@@ -272,6 +272,6 @@ def test_counts_identical_when_every_neuron_output_is_counted_at_once(monkeypatc
 
     x = torch.rand(5, 3, 6) * 2
     deferred = profile(SingleStepLoop(_spiking_net(neuron.LIFNode)), x, layout="TB").to_dict()
-    monkeypatch.setattr(engine, "PENDING_NEURON_BYTES", 0)
+    monkeypatch.setattr(engine, "PENDING_BYTES", 0)
     at_once = profile(SingleStepLoop(_spiking_net(neuron.LIFNode)), x, layout="TB").to_dict()
     assert deferred["totals"]["spikes"] > 0 and deferred == at_once

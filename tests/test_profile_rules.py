@@ -6,7 +6,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ashbench.errors import UnsupportedOpError
+from ashbench.errors import InputError, UnsupportedOpError
 from ashbench.profiler import profile
 
 
@@ -439,3 +439,105 @@ def test_concurrent_profiles_each_count_their_own_attention_and_restore_torch():
         t.join(timeout=60)
     assert results == {"a": 256, "b": 256}
     assert F.scaled_dot_product_attention is original and torch._C._nn.scaled_dot_product_attention is original
+
+
+# -- Later: counts that need a reduction over an event tensor, computed after the forward -------------
+def test_later_counts_add_and_scale_like_integers_and_watch_their_tensors():
+    from ashbench.profiler.later import Later
+
+    t = torch.zeros(3)
+    three, four = Later(lambda: 3, (t,)), Later(lambda: 4)
+    assert (three + 2).compute() == 5 and (2 + three).compute() == 5  # 3 + 2
+    assert (three + four).compute() == 7 and (3 * four).compute() == 12 and (four * 3).compute() == 12
+    assert (0 + three) is three  # the start value of sum() and of counts.get(key, 0) + value
+    assert (three + four).watched == (t,) and three.nbytes == 12  # 3 float32 elements
+    assert three.unchanged()
+    t.add_(1)  # an in-place change after the count was made
+    assert not three.unchanged() and not (three + four).unchanged()
+
+
+class _ConvThenClearsInput(nn.Module):
+    """A conv reads the input spikes, then the model overwrites them in place: counted after the
+    forward they would read as zeros; the version check makes the profile again counting at once."""
+
+    def __init__(self, clear: bool):
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv, self.clear = nn.Conv2d(1, 2, 3, padding=1), clear
+
+    def forward(self, x):
+        out = self.conv(x)
+        if self.clear:
+            x.mul_(0)
+        return out
+
+
+def test_input_spikes_modified_in_place_after_the_conv_still_counted_as_read():
+    # 1 x 1 x 3 x 3 input with spikes at a corner and the centre, conv 3x3 padding 1, 2 channels:
+    # corner reaches 2x2 outputs x 2 channels = 8, centre 3x3 x 2 = 18 -> 26 synops
+    def spikes():
+        x = torch.zeros(1, 1, 3, 3)
+        x[0, 0, 0, 0] = x[0, 0, 1, 1] = 1.0
+        return x
+
+    kept = profile(_ConvThenClearsInput(False), spikes()).totals
+    cleared = profile(_ConvThenClearsInput(True), spikes()).totals
+    assert kept["synops"] == cleared["synops"] == 26
+
+
+class _ClearsItsInput(nn.Module):
+    """A user-declared neuron that fires on inputs above 0.5 and then zeroes its input in place: its ops
+    run with the counting mode off, so the change is only seen by the version check."""
+
+    def __init__(self, clear: bool):
+        super().__init__()
+        self.clear = clear
+
+    def forward(self, x):
+        out = (x > 0.5).float()
+        if self.clear:
+            x.zero_()
+        return out
+
+
+class _ReadsThenNeuronClears(nn.Module):
+    def __init__(self, clear: bool):
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv, self.neuron = nn.Conv2d(1, 2, 3, padding=1), _ClearsItsInput(clear)
+
+    def forward(self, x):
+        spikes = self.neuron(x + 0.0)  # a copy: the model's own input is left alone
+        out = self.conv(spikes)
+        self.neuron(spikes)  # zeroes the spikes the conv read, unseen by the counting mode
+        return out
+
+
+def test_a_change_unseen_by_the_counting_mode_makes_the_profile_again_exactly():
+    # x holds 0.9 at a corner and the centre: the neuron fires there; conv 3x3 padding 1, 2 channels:
+    # 2x2x2 + 3x3x2 = 26 synops, whether or not the second neuron call zeroes those spikes afterwards
+    x = torch.zeros(1, 1, 3, 3)
+    x[0, 0, 0, 0] = x[0, 0, 1, 1] = 0.9
+    kept = profile(_ReadsThenNeuronClears(False), x.clone(), neuron_classes=(_ClearsItsInput,)).totals
+    cleared = profile(_ReadsThenNeuronClears(True), x.clone(), neuron_classes=(_ClearsItsInput,)).totals
+    assert kept["synops"] == cleared["synops"] == 26
+    assert kept["spikes"] == cleared["spikes"] == 2 + 2  # two firings per neuron call, two calls
+
+
+class _NeuronClearsModelInput(nn.Module):
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.conv, self.neuron = nn.Conv2d(1, 2, 3, padding=1), _ClearsItsInput(True)
+
+    def forward(self, x):
+        out = self.conv(x)  # x holds 0/1 values: input spikes, read by a count held for later
+        self.neuron(x)  # zeroes the model's own input, unseen: a second forward would read zeros
+        return out
+
+
+def test_a_second_forward_over_inputs_the_model_changed_is_refused():
+    x = torch.zeros(1, 1, 3, 3)
+    x[0, 0, 1, 1] = 1.0
+    with pytest.raises(InputError, match="modified its input tensors in place"):
+        profile(_NeuronClearsModelInput(), x, neuron_classes=(_ClearsItsInput,))

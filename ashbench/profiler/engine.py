@@ -6,9 +6,11 @@ module names that are running; an op's counts are credited to every module on th
 module that ran it and all its ancestors). A spiking-neuron module is counted whole from its
 input and output, whatever kernel runs it (a Python loop, spikingjelly's ``sj_lif`` custom op,
 a CUDA/Triton kernel): its forward runs with the counting mode suspended, and its output spikes are
-validated and counted after the forward, all together (holding at most ``PENDING_NEURON_BYTES`` of
-outputs; an output modified in place before it is counted voids the run, which is made again counting
-each output as its neuron returns it). Composite functions
+validated and counted after the forward, all together, as are the counts that need a reduction over an
+event tensor (``later.py``; holding at most ``PENDING_BYTES`` of tensors alive). An op that writes to
+an argument first has everything held counted; a tensor changed in place where the counting mode does
+not see it (inside a neuron) voids the run, which is made again counting everything as it comes.
+Composite functions
 (``rules.COMPOSITE_RULES``: ``scaled_dot_product_attention``) are wrapped while the forward runs and
 counted as one op on every backend. Nothing else stands between the model and PyTorch: no
 TorchFunctionMode (which would cost a Python call per torch function and switch off PyTorch's fused
@@ -31,6 +33,7 @@ from ashbench.profiler import frameworks  # noqa: F401  (registers snnTorch, Nor
 from ashbench.profiler.aggregate import build_profile
 from ashbench.profiler.counts import OP_FIELDS
 from ashbench.profiler.inputs import resolve_batch
+from ashbench.profiler.later import Later
 from ashbench.profiler.neurons import (
     NeuronStats,
     framework_of,
@@ -45,8 +48,9 @@ from ashbench.profiler.rules import COMPOSITE_RULES, UNCOUNTABLE_FAST_PATHS, cla
 from ashbench.profiler.spikes import parse_semantics
 from ashbench.profiler.tracking import SpikeTracker, _flat, tensors_of
 
-# func -> (handler / 'free' / None, name in reports, event rule without counts, event rule with counts):
-# what an aten op overload is, looked up once per process (``classify``, ``provenance.event_rule``).
+# func -> (handler / 'free' / None, name in reports, event rule without counts, event rule with counts,
+# whether it writes to an argument): what an aten op overload is, looked up once per process
+# (``classify``, ``provenance.event_rule``, the schema).
 _OP_INFO: dict = {}
 _FIELD_INDEX = {name: i for i, name in enumerate(OP_FIELDS)}
 
@@ -54,8 +58,14 @@ _FIELD_INDEX = {name: i for i, name in enumerate(OP_FIELDS)}
 def _op_info(func) -> tuple:
     info = _OP_INFO.get(func)
     if info is None:
-        info = _OP_INFO[func] = (classify(func), str(func), event_rule(func, False), event_rule(func, True))
+        info = _OP_INFO[func] = (classify(func), str(func), event_rule(func, False), event_rule(func, True),
+                                 _writes_argument(func))
     return info
+
+
+def _writes_argument(func) -> bool:
+    schema = getattr(func, "_schema", None)
+    return bool(getattr(schema, "is_mutable", True))  # unknown: assume it may write
 
 
 class RuleFailure(Exception):
@@ -71,8 +81,9 @@ class _UnwrappedComposite(_Redo):
     taken before the profile started): the profile is made again under a TorchFunctionMode."""
 
 
-# Neuron outputs waiting to be counted hold at most this many bytes; past it they are counted at once.
-PENDING_NEURON_BYTES = 64 << 20
+# Neuron outputs and ``Later`` counts waiting for the end of the forward keep at most this many bytes of
+# tensors alive; past it they are counted at once.
+PENDING_BYTES = 64 << 20
 
 
 # The op that only the math fallback of scaled_dot_product_attention runs (the softmax of its scores):
@@ -84,12 +95,12 @@ class _Run:
     """Mutable state of one counted forward pass."""
 
     def __init__(self, model, semantics, strict: bool, extra_neuron_types=(), modules=None,
-                 function_mode: bool = False, defer_neurons: bool = True):
+                 function_mode: bool = False, defer: bool = True):
         self.strict = strict
         self.function_mode = function_mode  # composites caught by a TorchFunctionMode (the fallback)
-        self.defer_neurons = defer_neurons  # count neuron outputs after the forward (``flush_neurons``)
+        self.defer = defer  # count neuron outputs and ``Later`` counts after the forward (``flush_pending``)
         self.redo: dict = {}  # options of a new run when this one is void (set even if the model swallows the raise)
-        self.pending: list = []  # neuron outputs to count, in call order
+        self.pending: list = []  # neuron outputs and Later counts to count, in call order
         self.pending_bytes = 0
         self.semantics = semantics
         self.sums_carry_events = semantics.kind in ("auto", "multi")  # a sum of spikes is a count of events
@@ -163,23 +174,34 @@ class _Run:
         self.tracker.mark(spikes)  # a spike tensor from here on; its values are checked when counted
         self.tracker.watch = False  # a recognised neuron ran: no need to look for unrecognised ones
         call = (stats, module, spikes, name, framework.time_axis(module))
-        if not self.defer_neurons:
+        if not self.defer:
             record_output(stats, module, spikes, self.semantics, name, call[-1])
             return
-        self.pending.append((call, spikes._version))
-        self.pending_bytes += spikes.numel() * spikes.element_size()
-        if self.pending_bytes > PENDING_NEURON_BYTES:
-            self.flush_neurons()
+        self._hold((call, spikes._version), spikes.numel() * spikes.element_size())
 
-    def flush_neurons(self) -> None:
-        """Count the neuron outputs held since the last flush, in call order (with the counting mode
-        off). Counting them after the forward, together, costs less than between the model's kernels;
-        an output changed in place since its neuron returned it voids the run, made again counting
-        each output as it comes."""
+    def _hold(self, item: tuple, nbytes: int) -> None:
+        self.pending.append(item)
+        self.pending_bytes += nbytes
+        if self.pending_bytes > PENDING_BYTES:
+            self.flush_pending()
+
+    def flush_pending(self) -> None:
+        """Count the neuron outputs and ``Later`` counts held since the last flush, in call order (with
+        the counting mode off). Their reductions cost less together after the forward than between the
+        model's kernels; a tensor changed in place since it was held voids the run, made again
+        counting everything as it comes."""
         pending, self.pending, self.pending_bytes = self.pending, [], 0
-        for (stats, module, spikes, name, axis), version in pending:
+        for first, second in pending:
+            if isinstance(second, Later):  # (row, index) of a record and its Later count
+                if not second.unchanged():
+                    self.redo["defer"] = False
+                    raise _Redo("a tensor read by a count was modified in place")
+                row, index = first
+                row[index] += _computed(second)
+                continue
+            (stats, module, spikes, name, axis), version = first, second
             if spikes._version != version:
-                self.redo["defer_neurons"] = False
+                self.redo["defer"] = False
                 raise _Redo(f"the output of neuron '{name}' was modified in place")
             record_output(stats, module, spikes, self.semantics, name, axis)
 
@@ -229,7 +251,7 @@ class _Run:
         with _disable_current_modes():
             branch, counts = rule(self.tracker, args, kwargs, out)
             self._add_bytes(counts, args, out)
-        self._record(name, branch, counts)
+            self._record(name, branch, counts)  # may compute Later counts: with the modes off
         return out
 
     def _unsupported(self, func) -> None:
@@ -259,8 +281,14 @@ class _Run:
             row = self.records[key] = [0] * (len(OP_FIELDS) + 1)
         for field, value in counts.items():
             i = _FIELD_INDEX.get(field)
-            if i is not None:
-                row[i] += value
+            if i is None:
+                continue
+            if isinstance(value, Later):
+                if self.defer:
+                    self._hold(((row, i), value), value.nbytes)
+                    continue
+                value = _computed(value)
+            row[i] += value
         row[-1] += 1
 
 
@@ -284,8 +312,11 @@ class _CountingMode(TorchDispatchMode):
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
+        run = self.run
+        if run.pending and (_OP_INFO.get(func) or _op_info(func))[4]:
+            run.flush_pending()  # an op that writes to an argument may change a tensor a held count reads
         out = func(*args, **kwargs)
-        self.run.on_op(func, args, kwargs, out)
+        run.on_op(func, args, kwargs, out)
         return out
 
 
@@ -450,6 +481,7 @@ def profile(model, inputs, *, layout: str = "B", batch_size: int | None = None, 
     args = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
     batch, input_t = resolve_batch(args, layout, batch_size)
     modules = list(model.named_modules())  # the one walk of the module tree
+    versions = [(t, t._version) for t in _flat(args) if torch.is_tensor(t)]  # a second run needs them unchanged
     options: dict = {}
     while True:  # at most three runs: each redo switches on one fallback for good (_Run.redo)
         run = _Run(model, semantics, strict, neuron_classes, modules, **options)
@@ -461,6 +493,9 @@ def profile(model, inputs, *, layout: str = "B", batch_size: int | None = None, 
             break
         if run.redo.items() <= options.items():  # a fallback asked for twice: a profiler bug
             raise RuleFailure(f"the profile's fallback run was void again ({run.redo})")
+        if any(t._version != v for t, v in versions):
+            raise InputError("the model modified its input tensors in place, and this profile needs a second "
+                             "forward pass (see engine.py): pass copies of the inputs")
         options.update(run.redo)
     _final_warnings(run)
     return build_profile(list(model.named_modules()),  # walked again: a forward may add modules
@@ -484,7 +519,7 @@ def _counted_forward(model, args: tuple, modules, run: _Run) -> _Run:
                 model(*args)
             finally:
                 run.resume()
-        run.flush_neurons()  # the counting mode is off again: their reductions are not counted
+        run.flush_pending()  # the counting mode is off again: their reductions are not counted
     except (AshbenchError, RuleFailure, _Redo):
         raise
     except Exception as exc:  # the user's model failed on the inputs: one line, whatever it raised
@@ -494,6 +529,14 @@ def _counted_forward(model, args: tuple, modules, run: _Run) -> _Run:
             h.remove()
         reset_state(model)
     return run
+
+
+def _computed(count: Later) -> int:
+    """The value of a Later count; a failure is a profiler bug (RuleFailure), never the user's input."""
+    try:
+        return count.compute()
+    except Exception as exc:
+        raise RuleFailure(f"a deferred count failed: {type(exc).__name__}: {exc}") from exc
 
 
 def _final_warnings(run: _Run) -> None:

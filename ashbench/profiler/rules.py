@@ -3,7 +3,8 @@
 A handler takes ``(ctx, args, kwargs, out)`` and returns ``(branch, counts)`` where ``branch`` is
 'snn' when a spike-valued activation operand drove the op, else 'ann', and ``counts`` holds
 ``dense_macs``, ``macs``, ``synops`` and/or ``elementwise_ops`` (see ``counts.py`` for the
-definitions). ``ctx.spike(t)`` returns the event tensor of a spike-valued activation operand, or
+definitions): integers, or for synops a ``later.Later`` (a reduction over an event tensor, computed
+after the forward). ``ctx.spike(t)`` returns the event tensor of a spike-valued activation operand, or
 None for real-valued activations and for parameters. Ops in ``FREE_OPS`` (views, copies, tensor
 creation) do no arithmetic and count nothing; every other op without a handler is reported as
 unsupported.
@@ -16,18 +17,24 @@ from math import prod
 import torch
 
 from ashbench.profiler.fanout import conv_dense_macs, conv_synops
+from ashbench.profiler.later import Later
 from ashbench.profiler.spikes import event_sums
 
 aten = torch.ops.aten
 
 
-def _total(ctx, events: torch.Tensor) -> int:
-    return int(event_sums(events))
+def _total(ctx, events: torch.Tensor) -> Later:
+    """The events of ``events``, counted after the forward (``later.py``)."""
+    return Later(lambda: int(event_sums(events)), (events,))
 
 
-def _coactive_pairs(a_events: torch.Tensor, b_events: torch.Tensor) -> int:
+def _coactive_pairs(a_events: torch.Tensor, b_events: torch.Tensor) -> Later:
     """Co-active pairs of a [.., M, K] @ b [.., K, N] with both operands spiking:
-    sum over k of (events in column k of a) x (events in row k of b), per batch."""
+    sum over k of (events in column k of a) x (events in row k of b), per batch (after the forward)."""
+    return Later(lambda: _pairs(a_events, b_events), (a_events, b_events))
+
+
+def _pairs(a_events: torch.Tensor, b_events: torch.Tensor) -> int:
     col = event_sums(a_events, dim=-2)  # exact integer sums, float64
     row = event_sums(b_events, dim=-1)
     return int((col * row).sum())
@@ -70,8 +77,8 @@ def _convolution(ctx, args, kwargs, out):
     events = ctx.spike(x)
     if events is None:
         return "ann", {"dense_macs": dense, "macs": dense}
-    synops = conv_synops(events, tuple(w.shape), tuple(out.shape), stride, padding, dilation, transposed, groups)
-    return "snn", {"dense_macs": dense, "synops": synops}
+    shapes = (tuple(w.shape), tuple(out.shape), tuple(stride), tuple(padding), tuple(dilation), transposed, groups)
+    return "snn", {"dense_macs": dense, "synops": Later(lambda: conv_synops(events, *shapes), (events,))}
 
 
 def attention_rule(ctx, args, kwargs, out):
