@@ -541,3 +541,30 @@ def test_a_second_forward_over_inputs_the_model_changed_is_refused():
     x[0, 0, 1, 1] = 1.0
     with pytest.raises(InputError, match="modified its input tensors in place"):
         profile(_NeuronClearsModelInput(), x, neuron_classes=(_ClearsItsInput,))
+
+
+# -- parameter counts per module against module.parameters() (the oracle) ---------------------------
+def _shared_structures():
+    act = nn.Sigmoid()  # an empty leaf shared by every block (as a surrogate function is)
+    tree = nn.Sequential(nn.Linear(3, 4), nn.Sequential(nn.Linear(4, 5), nn.ReLU()))
+    empty_leaf = nn.Sequential(*[nn.Sequential(nn.Linear(4, 4), act) for _ in range(3)])
+    inner = nn.Linear(4, 4)
+    with_params = nn.Sequential(nn.Sequential(inner, nn.ReLU()), nn.Sequential(inner))  # 20 params, once
+    twice = nn.Sequential()
+    twice.add_module("a", inner)
+    twice.add_module("b", inner)  # one module under two names of one parent
+    tied_a, tied_b = nn.Linear(4, 4), nn.Linear(4, 4)
+    tied_b.weight = tied_a.weight  # a shared parameter: 16 + 4 + 4 = 24, not 40
+    tied = nn.Sequential(tied_a, tied_b)
+    return {"tree": tree, "shared empty leaf": empty_leaf, "shared module with parameters": with_params,
+            "one module twice in a parent": twice, "shared parameter": tied}
+
+
+@pytest.mark.parametrize("name", list(_shared_structures()))
+def test_subtree_params_equal_module_parameters(name):
+    from ashbench.profiler.aggregate import _subtree_params
+
+    model = _shared_structures()[name]
+    modules = list(model.named_modules())
+    counts = _subtree_params(modules)
+    assert {n: counts[id(m)] for n, m in modules} == {n: sum(p.numel() for p in m.parameters()) for n, m in modules}

@@ -19,9 +19,12 @@ def _layer_table(modules, neuron_classes) -> dict[str, LayerRecord]:
 
 def _subtree_params(modules) -> dict[int, int]:
     """id(module) -> ``sum(p.numel() for p in module.parameters())`` for every module: added up
-    from the leaves when the modules form a tree and no parameter is shared; otherwise (shared
-    modules or parameters, counted once per subtree) module by module."""
-    own, seen, listed, children = {}, set(), 0, 0
+    from the leaves when no parameter is shared and every module reached from more than one parent
+    is an empty leaf (no parameters, no children: e.g. one surrogate-function module shared by every
+    neuron), which adds 0 to each parent; otherwise (shared modules with parameters, or shared
+    parameters, counted once per subtree) module by module."""
+    own, seen, listed, reached = {}, set(), 0, set()
+    shared_ok = True
     for _, module in modules:
         count = 0
         for p in module._parameters.values():
@@ -30,8 +33,14 @@ def _subtree_params(modules) -> dict[int, int]:
                 listed += 1
                 count += p.numel()
         own[id(module)] = count
-        children += sum(1 for child in module._modules.values() if child is not None)
-    if children != len(modules) - 1 or len(seen) != listed:
+        for child in module._modules.values():
+            if child is None:
+                continue
+            if id(child) in reached and (any(p is not None for p in child._parameters.values()) or
+                                         any(c is not None for c in child._modules.values())):
+                shared_ok = False
+            reached.add(id(child))
+    if not shared_ok or len(seen) != listed:
         return _shared_subtree_params(modules)
     for _, module in reversed(modules):  # pre-order reversed: every child before its parent
         for child in module._modules.values():

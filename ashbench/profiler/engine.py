@@ -264,15 +264,13 @@ class _Run:
         weight = read = 0
         params = self.tracker._params
         for a in tensors_of(args):
-            nbytes = a.numel() * a.element_size()
-            ref = params.get(a.untyped_storage().data_ptr())  # tracker.is_param, inlined
-            if ref is not None and not ref.expired():
-                weight += nbytes
+            if a.untyped_storage().data_ptr() in params:  # tracker.is_param, inlined
+                weight += a.nbytes
             else:
-                read += nbytes
+                read += a.nbytes
         counts["weight_read_bytes"] = weight
         counts["activation_read_bytes"] = read
-        counts["activation_write_bytes"] = sum(o.numel() * o.element_size() for o in tensors_of(out))
+        counts["activation_write_bytes"] = sum(o.nbytes for o in tensors_of(out))
 
     def _record(self, op: str, branch: str, counts: dict) -> None:
         key = (self.stack_key, op, branch)

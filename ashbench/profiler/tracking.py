@@ -10,11 +10,12 @@ in particular a product of event tensors (attention scores) or anything mixed wi
 is real-valued, whatever its values. Marks are kept per storage while the tensor lives and is not
 modified in place (``_version``).
 
-Weights: parameters and buffers are recognised by their storage while the storage registered at
-the start of the profile is alive, so a buffer a model replaces on every call (snnTorch's
-``mem``) can never make a later activation at the reused address pass for a weight.
+Weights: parameters and buffers are recognised by the address of the storage they had at the start
+of the profile. The tracker holds those storages for the profile's duration, so no other tensor can
+be given one of those addresses: a buffer a model replaces on every call (snnTorch's ``mem``) can
+never make a later activation at a reused address pass for a weight.
 
-Liveness is that of the storage (a ``StorageWeakRef``), not of a Python tensor object: tensors
+An event mark lives as long as its storage (a ``StorageWeakRef``), not a Python tensor object: tensors
 made inside C++ decompositions (``linear`` -> ``view`` -> ``addmm``) get short-lived wrappers.
 """
 
@@ -34,18 +35,17 @@ def _storage_ptr(t: torch.Tensor) -> int:
 class SpikeTracker:
     def __init__(self, semantics: SpikeSemantics, params):
         self.semantics = semantics
-        self._params = {}
+        self._params = {}  # storage address -> the storage itself, held so the address stays its own
         for p in params:
             storage = p.untyped_storage()
-            self._params[storage.data_ptr()] = StorageWeakRef(storage)
+            self._params[storage.data_ptr()] = storage
         self._known: dict[int, tuple] = {}
         self._looked: dict[tuple, bool] = {}
         self.spike_like_unmarked = False  # a real operand of a MAC op held only 0/1 values
         self.watch = True  # look for such operands (until a recognised neuron has run)
 
     def is_param(self, t: torch.Tensor) -> bool:
-        ref = self._params.get(_storage_ptr(t))
-        return ref is not None and not ref.expired()
+        return _storage_ptr(t) in self._params
 
     def mark(self, t: torch.Tensor) -> None:
         """Remember that the whole storage of ``t`` holds events (call only after validation)."""
