@@ -117,7 +117,7 @@ class _Run:
         self.neuron_stacks: dict[str, tuple] = {}
         self.unsupported: dict[tuple, int] = defaultdict(int)
         self.warnings: list[str] = []
-        self.frameworks: dict[int, object] = {}  # id(neuron module) -> its NeuronFramework, looked up once
+        self.frameworks: dict[int, tuple] = {}  # id(neuron module) -> (its NeuronFramework, time axis)
         modules = list(model.named_modules()) if modules is None else modules
         self.tracker = SpikeTracker(semantics, _weights(modules))
 
@@ -161,21 +161,26 @@ class _Run:
 
     def on_neuron(self, name: str, module, x, out) -> None:
         """Count one neuron call; runs while the counting modes are still suspended."""
-        framework = self.frameworks.get(id(module))
-        if framework is None:
-            framework = self.frameworks[id(module)] = framework_of(module, self.extra_neuron_types)
+        entry = self.frameworks.get(id(module))
+        if entry is None:  # the module's framework and time axis, looked up once per profile
+            framework = framework_of(module, self.extra_neuron_types)
+            axis = framework.time_axis(module) if framework is not None else None
+            entry = self.frameworks[id(module)] = (framework, axis)
+        framework, axis = entry
         spikes = framework.spikes(out) if framework is not None else None
         if not (torch.is_tensor(x) and torch.is_tensor(spikes)):
             self.warn(f"neuron '{name}' ({type(module).__name__}) returned no spike tensor; it is not counted")
             return
-        stats = self.neurons.setdefault(name, NeuronStats(type(module).__name__))
+        stats = self.neurons.get(name)
+        if stats is None:
+            stats = self.neurons[name] = NeuronStats(type(module).__name__)
         self.neuron_stacks[name] = self.stack_key
         record_input(stats, module, x)
         self.tracker.mark(spikes)  # a spike tensor from here on; its values are checked when counted
         self.tracker.watch = False  # a recognised neuron ran: no need to look for unrecognised ones
-        call = (stats, module, spikes, name, framework.time_axis(module))
+        call = (stats, module, spikes, name, axis)
         if not self.defer:
-            record_output(stats, module, spikes, self.semantics, name, call[-1])
+            record_output(stats, module, spikes, self.semantics, name, axis)
             return
         self._hold((call, spikes._version), spikes.numel() * spikes.element_size())
 
