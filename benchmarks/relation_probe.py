@@ -56,14 +56,20 @@ def probe(checkpoint: Path, split_name: str, untrained: bool = False) -> dict[st
     of the run's initial weights, rebuilt from its config and seed, instead of the trained ones)."""
     from ashbench.ashnet.checkpoint import load_model
     from ashbench.ashnet.data import load_split
-    from ashbench.ashnet.evaluate import embed_split
     from ashbench.ashnet.model import build_model
 
     model, cfg, tokenizer = load_model(str(checkpoint))
     if untrained:
         model = build_model(cfg, len(tokenizer))
+    return probe_model(model, cfg, tokenizer, load_split(cfg.data, split_name))
+
+
+@torch.no_grad()
+def probe_model(model, cfg, tokenizer, split, positions: bool = True) -> dict[str, dict[str, float]]:
+    """``probe`` of a model in memory on a loaded split (``positions``: also ``position_r2``)."""
+    from ashbench.ashnet.evaluate import embed_split
+
     model.eval()
-    split = load_split(cfg.data, split_name)
     with torch.random.fork_rng(devices=[]):  # Poisson encoding draws from the RNG (as evaluate does)
         torch.manual_seed(cfg.train.seed)
         emb = embed_split(model, split, tokenizer, cfg.model.max_text_len)
@@ -77,8 +83,8 @@ def probe(checkpoint: Path, split_name: str, untrained: bool = False) -> dict[st
                      for s in range(0, len(flat), 512)])
     caption_of = torch.tensor(caption_of)
     image = emb["img"][emb["owners"][caption_of]]
-    return {"position_r2": position_r2(model, cfg, split),
-            **kind_stats(emb["txt"][caption_of], neg, image, kind_of)}
+    stats = kind_stats(emb["txt"][caption_of], neg, image, kind_of)
+    return {"position_r2": position_r2(model, cfg, split), **stats} if positions else stats
 
 
 def kind_stats(caption: torch.Tensor, negative: torch.Tensor, image: torch.Tensor, kinds: list[str]) -> dict:
