@@ -47,7 +47,6 @@ def finetune(checkpoint: Path, steps: int, every: int, lr: float) -> list[dict]:
     """Rows {step, per kind: itc_accuracy, text_cosine} from step 0 (the trained weights) on."""
     from ashbench.ashnet.checkpoint import load_model
     from ashbench.ashnet.data import load_split
-    from ashbench.ashnet.data.tokenizer import WordTokenizer  # noqa: F401  (the checkpoint's tokenizer)
     from ashbench.ashnet.objectives import VLObjective
     from ashbench.ashnet.train import TextBank, make_batch
 

@@ -216,13 +216,13 @@ class _Run:
             self.warnings.append(message)
 
     # -- op counting -----------------------------------------------------------------------
-    def on_op(self, func, args, kwargs, out) -> None:
+    def on_op(self, func, info: tuple, args, kwargs, out) -> None:
+        """Count one aten op that ran; ``info`` is its ``_op_info``."""
         if self.absorb_depth:
             return
         if func is _UNWRAPPED_MARKER and not self.function_mode:
             self.redo["function_mode"] = True  # also when the model swallows the exception below
             raise _UnwrappedComposite(str(func))
-        info = _OP_INFO.get(func) or _op_info(func)
         rule = info[0]
         if rule is None:
             self._unsupported(func)
@@ -316,10 +316,11 @@ class _CountingMode(TorchDispatchMode):
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         run = self.run
-        if run.pending and (_OP_INFO.get(func) or _op_info(func))[4]:
+        info = _OP_INFO.get(func) or _op_info(func)
+        if run.pending and info[4]:
             run.flush_pending()  # an op that writes to an argument may change a tensor a held count reads
         out = func(*args, **kwargs)
-        run.on_op(func, args, kwargs, out)
+        run.on_op(func, info, args, kwargs, out)
         return out
 
 
