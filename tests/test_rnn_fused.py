@@ -15,7 +15,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
 from ashbench.profiler import profile
-from ashbench.profiler.rules import RULES
+from ashbench.profiler.rules import COMPOSITE_RULES, RULES
 
 aten = torch.ops.aten
 T, B, D_IN, H = 5, 3, 8, 16  # steps, batch, input size (I), hidden size
@@ -212,37 +212,61 @@ def test_lstm_equals_unrolled_linear_oracle(layers, bidir, batch_first, bias):
     assert fused[0] > 0
 
 
+RNN_COMPOSITES = ("lstm", "gru", "rnn_tanh", "rnn_relu", "lstm_cell", "gru_cell", "rnn_tanh_cell", "rnn_relu_cell")
+
+
 @pytest.mark.filterwarnings("ignore:TF32 acceleration")
 @pytest.mark.parametrize("build,bias_adds", [
     (lambda: nn.LSTM(D_IN, H, 2), 0), (lambda: nn.LSTM(D_IN, H, 2, bidirectional=True, batch_first=True), 2 * T * 64),
     (lambda: nn.GRU(D_IN, H, 2, bidirectional=True), 0), (lambda: nn.RNN(D_IN, H, 3), 0),
     (lambda: nn.GRUCell(D_IN, H), 0), (lambda: nn.LSTMCell(D_IN, H), 0)])
-def test_dense_macs_equal_flop_counter_with_onednn_off(build, bias_adds):
-    """With oneDNN off, PyTorch runs every RNN as addmm ops, which torch's FlopCounterMode counts
-    (flops = 2 x MACs); the same module with oneDNN on (fused kernel, which FlopCounterMode does
-    not count) gives ashbench the same dense_macs and elementwise_ops. Except: on batch_first input
-    the decomposed path runs layer 0's input projection as mm + a separate bias add (per sample
-    2 directions * 5 steps * 64 = 640 elementwise ops), which the fused count excludes as bias."""
+def test_composite_equals_every_op_level_path(build, bias_adds, monkeypatch):
+    """A recurrent module is counted as one op (its ``torch._VF`` function, rules.COMPOSITE_RULES), the
+    same with oneDNN on or off; its dense_macs are what torch's FlopCounterMode counts on the addmm
+    decomposition that runs with oneDNN off (flops = 2 x MACs). With the composites switched off, the
+    op-level rules count the same: oneDNN's fused layer (mkldnn_rnn_layer), and the decomposition op
+    by op. Except: on batch_first input the decomposition runs layer 0's input projection as mm + a
+    separate bias add (per sample 2 directions * 5 steps * 64 = 640 elementwise ops), which the
+    composite and the fused rule exclude as bias."""
     torch.manual_seed(0)
     model = Out0(build().eval())
     x = _x(B, D_IN) if isinstance(model.rnn, nn.RNNCellBase) else _x(T, B, D_IN)
+    composite = _totals(model, x)
     with torch.backends.mkldnn.flags(enabled=False):
-        decomposed = _totals(model, x)
+        assert _totals(model, x) == composite
         with FlopCounterMode(display=False) as counter, torch.no_grad():
             model(x)
-    assert counter.get_total_flops() == 2 * decomposed[0] * B
-    dense, macs, ew = _totals(model, x)
-    assert (dense, macs, ew + bias_adds) == decomposed
+    assert counter.get_total_flops() == 2 * composite[0] * B and composite[0] > 0
+    for name in RNN_COMPOSITES:
+        monkeypatch.delitem(COMPOSITE_RULES, name)
+    assert _totals(model, x) == composite  # the fused op's rule (the decomposition for cells, GRU, RNN)
+    with torch.backends.mkldnn.flags(enabled=False):
+        dense, macs, ew = _totals(model, x)
+    assert (dense, macs, ew) == (composite[0], composite[1], composite[2] + bias_adds)
 
 
-def test_onednn_lstm_op_is_counted_as_in_plain_forward():
+def test_lstm_is_one_op_and_runs_the_plain_kernel():
+    # 2 layers, T*B = 15 tokens: dense_macs 15 * 64 * (8 + 16) + 15 * 64 * (16 + 16) = 23,040 + 30,720
+    # = 53,760 (whole batch; 17,920 per sample); one op. A caller's dispatch mode below the profiler's
+    # sees the LSTM's own kernels, those of a plain forward (oneDNN's mkldnn_rnn_layer on this CPU build)
     model = Out0(_rnn(nn.LSTM, D_IN, H, 2))
     x = _x(T, B, D_IN)
     plain = _plain_ops(model, x)
-    p = profile(model, x, strict=True, batch_size=B)
-    assert p.unsupported_ops == []
-    if "aten.mkldnn_rnn_layer.default" in plain:  # CPU builds with oneDNN
-        assert p.by_operator()["aten.mkldnn_rnn_layer.default"]["calls"] == 2  # one per layer
+    with _OpLog() as outer:
+        p = profile(model, x, strict=True, batch_size=1)
+    assert p.unsupported_ops == [] and p.totals["dense_macs"] == 53_760
+    assert {op: row["calls"] for op, row in p.by_operator().items()} == {"lstm": 1}
+    assert outer.ops >= plain
+
+
+def test_lstm_memory_traffic_is_its_operands_and_results():
+    # a composite reads its operands and writes its results (rules.Composite), whole batch (batch_size=1):
+    # read  x 5*3*8 + h0 2*3*16 + c0 2*3*16 = 120 + 96 + 96 = 312 floats = 1,248 bytes
+    # write out 5*3*16 + hn 96 + cn 96 = 240 + 192 = 432 floats = 1,728 bytes
+    # weights layer 0: 64*8 + 64*16 + 64 + 64 = 1,664; layer 1: 64*16 + 64*16 + 128 = 2,176 -> 3,840 floats
+    p = profile(Out0(_rnn(nn.LSTM, D_IN, H, 2)), _x(T, B, D_IN), strict=True, batch_size=1)
+    t = p.totals
+    assert (t["activation_read_bytes"], t["activation_write_bytes"], t["weight_read_bytes"]) == (1_248, 1_728, 15_360)
 
 
 def test_lstm_on_event_input_counts_synops_for_the_input_projection():

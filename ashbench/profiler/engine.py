@@ -11,8 +11,9 @@ event tensor (``later.py``; holding at most ``PENDING_BYTES`` of tensors alive).
 an argument first has everything held counted; a tensor changed in place where the counting mode does
 not see it (inside a neuron) voids the run, which is made again counting everything as it comes.
 Composite functions
-(``rules.COMPOSITE_RULES``: ``scaled_dot_product_attention``) are wrapped while the forward runs and
-counted as one op on every backend. Nothing else stands between the model and PyTorch: no
+(``rules.COMPOSITE_RULES``: ``scaled_dot_product_attention``, ``torch._VF``'s recurrent functions) are
+wrapped while the forward runs, run with the counting mode off (like a neuron) and are counted as one
+op from their operands and results, the same on every backend. Nothing else stands between the model and PyTorch: no
 TorchFunctionMode (which would cost a Python call per torch function and switch off PyTorch's fused
 inference paths), so the kernels that run are those of a plain ``eval()`` forward.
 """
@@ -21,7 +22,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 
 import torch
 from torch.nn.modules.module import register_module_forward_hook, register_module_forward_pre_hook
@@ -244,19 +245,22 @@ class _Run:
         self._record(name, branch, counts)
 
     def on_composite(self, name: str, rule, args, kwargs, run_it):
-        """Count a composite torch function as one op with ``rule``, absorbing the aten ops it
-        decomposes into (their split differs by backend: fused kernel or math fallback)."""
+        """Count a composite torch function as one op with ``rule`` (``rules.Composite``): it runs with
+        the counting mode off, like a neuron (the aten ops it decomposes into differ by backend: a fused
+        kernel, or a decomposition; none is seen or counted), then is counted from its operands and results."""
         if self.absorb_depth:
             return run_it()
         self.absorb_depth += 1
+        self._suspend()
         try:
             out = run_it()
+            with _disable_current_modes() if torch._C._len_torch_dispatch_stack() else _NO_CONTEXT:
+                branch, counts = rule(self.tracker, args, kwargs, out)  # unseen by a caller's mode too
+                self._add_bytes(counts, args, out)
+                self._record(name, branch, counts)  # may compute Later counts
         finally:
             self.absorb_depth -= 1
-        with _disable_current_modes():
-            branch, counts = rule(self.tracker, args, kwargs, out)
-            self._add_bytes(counts, args, out)
-            self._record(name, branch, counts)  # may compute Later counts: with the modes off
+            self.resume()
         return out
 
     def _unsupported(self, func) -> None:
@@ -293,6 +297,9 @@ class _Run:
                 value = _computed(value)
             row[i] += value
         row[-1] += 1
+
+
+_NO_CONTEXT = nullcontext()
 
 
 class _Repush:
@@ -333,16 +340,18 @@ class _CompositeMode(TorchFunctionMode):
     def __init__(self, run: _Run):
         super().__init__()
         self.run = run
-        functions = {name: getattr(spaces[0], name) for name, (spaces, _) in COMPOSITE_RULES.items()}
         # the originals, also while another thread's profile has the wrappers installed
-        self.rules = {getattr(f, "__wrapped__", f): (name, COMPOSITE_RULES[name][1]) for name, f in functions.items()}
+        self.rules = {}
+        for name, composite in COMPOSITE_RULES.items():
+            function = getattr(composite.namespaces[0], name)
+            self.rules[getattr(function, "__wrapped__", function)] = (name, composite)
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        composite = self.rules.get(func)
-        if composite is not None:
-            name, rule = composite
-            return self.run.on_composite(name, rule, args, kwargs, lambda: func(*args, **kwargs))
+        found = self.rules.get(func)
+        if found is not None and found[1].reads(args, kwargs):
+            name, composite = found
+            return self.run.on_composite(name, composite.rule, args, kwargs, lambda: func(*args, **kwargs))
         return func(*args, **kwargs)
 
 
@@ -363,11 +372,9 @@ def _composites(run: _Run):
     _ACTIVE.run = run
     with _INSTALL_LOCK:
         if _INSTALLED["profiles"] == 0:
-            for name, (namespaces, rule) in COMPOSITE_RULES.items():
-                for namespace in namespaces:
-                    original = getattr(namespace, name)
-                    _INSTALLED["originals"].append((namespace, name, original))
-                    setattr(namespace, name, _counted(name, rule, original))
+            _INSTALLED["originals"] = plan = _install_plan()
+            for namespace, name, _original, _own, wrapper in plan:
+                setattr(namespace, name, wrapper)
         _INSTALLED["profiles"] += 1
     try:
         yield
@@ -376,21 +383,43 @@ def _composites(run: _Run):
         with _INSTALL_LOCK:
             _INSTALLED["profiles"] -= 1
             if _INSTALLED["profiles"] == 0:
-                for namespace, name, original in reversed(_INSTALLED["originals"]):
-                    setattr(namespace, name, original)
-                _INSTALLED["originals"].clear()
+                for namespace, name, original, own, _wrapper in reversed(_INSTALLED["originals"]):
+                    if own:
+                        setattr(namespace, name, original)
+                    else:  # found through the namespace's __getattr__ (torch._VF): leave it so again
+                        delattr(namespace, name)
+                _INSTALLED["originals"] = []
 
 
-def _counted(name: str, rule, original):
-    def composite(*args, **kwargs):
+_PLAN: list = []  # (namespace, name, original, whether the namespace holds it itself, wrapper), made once
+
+
+def _install_plan() -> list:
+    """The wrappers to install, made again only when a function or a rule changed since the last profile."""
+    expected = [(ns, name, composite) for name, composite in COMPOSITE_RULES.items() for ns in composite.namespaces]
+    if len(expected) == len(_PLAN) and all(
+            entry[0] is ns and entry[1] == name and entry[4].composite is composite
+            and (vars(ns).get(name) is entry[2] if entry[3] else name not in vars(ns))
+            for (ns, name, composite), entry in zip(expected, _PLAN)):
+        return _PLAN
+    _PLAN[:] = [(ns, name, getattr(ns, name), name in vars(ns), _counted(name, composite, getattr(ns, name)))
+                for ns, name, composite in expected]
+    return _PLAN
+
+
+def _counted(name: str, composite, original):
+    rule, reads = composite.rule, composite.reads
+
+    def counted(*args, **kwargs):
         run = getattr(_ACTIVE, "run", None)
-        if run is None:
+        if run is None or not reads(args, kwargs):
             return original(*args, **kwargs)
         return run.on_composite(name, rule, args, kwargs, lambda: original(*args, **kwargs))
 
-    composite.__wrapped__ = original
-    composite.__doc__ = original.__doc__
-    return composite
+    counted.__wrapped__ = original
+    counted.__doc__ = original.__doc__
+    counted.composite = composite
+    return counted
 
 
 @contextmanager

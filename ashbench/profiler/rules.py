@@ -12,7 +12,9 @@ unsupported.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from math import prod
+from typing import Callable
 
 import torch
 
@@ -377,17 +379,76 @@ FREE_OPS = frozenset(overloads([
 
 
 
-# Composite torch functions counted as one op, absorbing the aten ops they decompose into (which
-# differ by backend: a fused kernel, or the math fallback that scales Q and K before the matmul):
-# name -> (namespaces whose attribute ``name`` is wrapped while a profile runs, handler). Calls that
-# look the function up in these namespaces at call time are counted by the handler (e.g.
-# ``F.scaled_dot_product_attention``, and nn.MultiheadAttention's unfused path); a reference taken
-# before the profile started (``from torch.nn.functional import scaled_dot_product_attention``)
-# reaches the dispatch level, where the fused kernels (SDPA_OPS) have the same handler and only the
-# math fallback (e.g. 3-D inputs on CPU) is counted op by op (same dense_macs; its scaled Q, K are
-# real-valued, so a spiking Q.K^T is counted as MACs there).
+# Composite torch functions counted as one op: while a profile runs, the attribute ``name`` of each of
+# ``namespaces`` is a wrapper that runs the function with the counting mode off (its aten ops are not
+# seen, as inside a neuron: they run natively, at their plain cost) and counts the call with ``rule``
+# from its operands and results, for the calls ``reads(args, kwargs)`` accepts (others run unwrapped,
+# counted op by op). The counts are then the same whichever backend runs it (a fused kernel, or a
+# decomposition that differs by device and by build), and its memory traffic is that of its operands
+# and results (what a fused kernel reads and writes; no intermediate). Calls that look the function
+# up in these namespaces at call time are counted this way: ``F.scaled_dot_product_attention`` (and
+# nn.MultiheadAttention's unfused path), and ``torch._VF``'s recurrent functions, which nn.RNN, nn.LSTM,
+# nn.GRU and their cells call. A reference taken before the profile started (``from
+# torch.nn.functional import scaled_dot_product_attention``) reaches the dispatch level, where the
+# fused kernels (SDPA_OPS, mkldnn_rnn_layer, _cudnn_rnn, ...) have rules with the same arithmetic, and
+# only SDPA's math fallback (e.g. 3-D inputs on CPU) cannot be told apart: it makes the profile again
+# under a TorchFunctionMode (engine.py).
+def _any_call(args, kwargs) -> bool:
+    return True
+
+
+@dataclass(frozen=True)
+class Composite:
+    """A composite torch function counted as one op (see the comment above)."""
+
+    namespaces: tuple
+    rule: Callable
+    reads: Callable[[tuple, dict], bool] = _any_call
+
+
+def _rnn_sequence(gates: int):
+    """Rule for ``_VF.lstm`` (gates 4), ``_VF.gru`` (3), ``_VF.rnn_tanh`` / ``_VF.rnn_relu`` (1), as
+    nn.LSTM/GRU/RNN call them: (input, hx, params, has_biases, num_layers, dropout, train,
+    bidirectional, batch_first), or for a PackedSequence (data, batch_sizes, hx, params, has_biases,
+    num_layers, dropout, train, bidirectional). ``params`` holds, per layer and direction, [w_ih, w_hh,
+    (b_ih, b_hh), (w_hr: LSTM proj_size)]; counts of ``_fused_rnn`` (per layer and direction as
+    ``_recurrent_counts``; layers above the first read the real-valued output of the layer below)."""
+
+    def rule(ctx, args, kwargs, out):
+        packed = not isinstance(args[3], bool)
+        params, layers, bidirectional = (args[3], args[5], args[8]) if packed else (args[2], args[4], args[7])
+        directions = 2 if bidirectional else 1
+        stride = len(params) // (layers * directions)
+        proj = params[stride - 1].shape[0] if stride % 2 else 0  # w_hr [P, H] closes each group
+        return _fused_rnn(ctx, args[0], params, stride, params[0].shape[0] // gates, proj, layers, directions)
+
+    rule.__doc__ = _rnn_sequence.__doc__
+    return rule
+
+
+def _reads_rnn_sequence(args, kwargs) -> bool:
+    """The positional calls of torch's RNN modules (9 arguments, parameters as a list)."""
+    return not kwargs and len(args) == 9 and isinstance(args[3] if isinstance(args[3], bool) else args[4], bool)
+
+
+def _rnn_cell(ctx, args, kwargs, out):
+    """``_VF.lstm_cell`` / ``gru_cell`` / ``rnn_tanh_cell`` / ``rnn_relu_cell`` (input, hx, w_ih, w_hh,
+    b_ih, b_hh), as nn.LSTMCell/GRUCell/RNNCell call them: one step of ``_recurrent_counts``."""
+    w_hh = args[3]
+    return _recurrent_counts(ctx, args[0], args[2], w_hh, w_hh.shape[1])
+
+
+def _reads_rnn_cell(args, kwargs) -> bool:
+    return not kwargs and 4 <= len(args) <= 6 and all(torch.is_tensor(a) for a in args[2:4])
+
+
+_VF_SPACES = (torch._VF,)  # where torch.nn's recurrent modules look them up
 COMPOSITE_RULES = {
-    "scaled_dot_product_attention": ((torch.nn.functional, torch._C._nn), attention_rule),
+    "scaled_dot_product_attention": Composite((torch.nn.functional, torch._C._nn), attention_rule),
+    **{name: Composite(_VF_SPACES, _rnn_sequence(gates), _reads_rnn_sequence)
+       for name, gates in (("lstm", 4), ("gru", 3), ("rnn_tanh", 1), ("rnn_relu", 1))},
+    **{name: Composite(_VF_SPACES, _rnn_cell, _reads_rnn_cell)
+       for name in ("lstm_cell", "gru_cell", "rnn_tanh_cell", "rnn_relu_cell")},
 }
 
 
