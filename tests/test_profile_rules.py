@@ -441,19 +441,37 @@ def test_concurrent_profiles_each_count_their_own_attention_and_restore_torch():
     assert F.scaled_dot_product_attention is original and torch._C._nn.scaled_dot_product_attention is original
 
 
-# -- Later: counts that need a reduction over an event tensor, computed after the forward -------------
-def test_later_counts_add_and_scale_like_integers_and_watch_their_tensors():
-    from ashbench.profiler.later import Later
+# -- ops counted after the forward, as they stood when they ran --------------------------------------
+class _ReturnsItsInput(nn.Module):
+    """A declared neuron whose spikes are its input tensor itself: that tensor holds events only from here on."""
 
-    t = torch.zeros(3)
-    three, four = Later(lambda: 3, (t,)), Later(lambda: 4)
-    assert (three + 2).compute() == 5 and (2 + three).compute() == 5  # 3 + 2
-    assert (three + four).compute() == 7 and (3 * four).compute() == 12 and (four * 3).compute() == 12
-    assert (0 + three) is three  # the start value of sum() and of counts.get(key, 0) + value
-    assert (three + four).watched == (t,) and three.nbytes == 12  # 3 float32 elements
-    assert three.unchanged()
-    t.add_(1)  # an in-place change after the count was made
-    assert not three.unchanged() and not (three + four).unchanged()
+    def forward(self, x):
+        return x
+
+
+class _ReadsThenBecomesSpikes(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc, self.neuron = nn.Linear(3, 2, bias=False), _ReturnsItsInput()
+
+    def forward(self, x):
+        h = x * 0.5  # real-valued (a product with a real scalar), values 0/1
+        before = self.fc(h)  # h is not an event tensor yet: MACs
+        spikes = self.neuron(h)  # the same tensor, now the spikes of a neuron
+        return before + self.fc(spikes)  # events: synops
+
+
+@pytest.mark.parametrize("pending_bytes", [None, 0])  # held for after the forward / counted at once
+def test_an_op_is_counted_with_the_provenance_its_operands_had_when_it_ran(pending_bytes, monkeypatch):
+    # h = [1, 0, 1] (one sample): first fc 3 * 2 = 6 MACs (real operand when it ran); second fc 2 events
+    # x 2 outputs = 4 synops, dense 6; the neuron: 3 updates, 2 spikes
+    from ashbench.profiler import engine
+
+    if pending_bytes is not None:
+        monkeypatch.setattr(engine, "PENDING_BYTES", pending_bytes)
+    t = profile(_ReadsThenBecomesSpikes(), torch.tensor([[2.0, 0.0, 2.0]]), strict=True,
+                neuron_classes=(_ReturnsItsInput,)).totals
+    assert (t["macs"], t["synops"], t["dense_macs"], t["spikes"], t["neuron_updates"]) == (6, 4, 12, 2, 3)
 
 
 class _ConvThenClearsInput(nn.Module):

@@ -3,6 +3,7 @@ written out, and repeated profiles that are bit-identical."""
 
 from __future__ import annotations
 
+import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -186,3 +187,19 @@ def test_a_declared_neuron_that_returns_no_tensor_is_warned_about():
     prof = profile(UsesSilent(), torch.rand(2, 4), neuron_classes=(Silent,))
     assert prof.warnings == ["neuron 'sn' (Silent) returned no spike tensor; it is not counted"]
     assert prof.totals["neuron_updates"] == 0
+
+
+# -- the first element read by the value checks: from memory on dense CPU tensors, the oracle is indexing --
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.int64, torch.int32, torch.int16,
+                                   torch.int8, torch.uint8, torch.float16, torch.bfloat16, torch.bool])
+def test_first_element_equals_indexing_on_every_layout(dtype):
+    from ashbench.profiler.spikes import first_element
+
+    torch.manual_seed(0)
+    base = (torch.randn(4, 5, 6) * 50).to(dtype)
+    views = [base, base[1:], base[:, 2:, 3:], base.transpose(0, 2), base[..., ::2][1:], base.permute(2, 0, 1)[3],
+             base.reshape(-1)[7:], base[2, 3, 4], base.expand(2, 4, 5, 6)[1]]
+    if dtype.is_floating_point:
+        views.append(torch._neg_view(base[1:]))  # a negated view: its memory holds -x
+    for v in views:
+        assert first_element(v) == v[(0,) * v.dim()].item()

@@ -5,24 +5,29 @@ visible; JIT tracing is not involved. Module forward hooks keep the stack of ful
 module names that are running; an op's counts are credited to every module on that stack (the
 module that ran it and all its ancestors). A spiking-neuron module is counted whole from its
 input and output, whatever kernel runs it (a Python loop, spikingjelly's ``sj_lif`` custom op,
-a CUDA/Triton kernel): its forward runs with the counting mode suspended, and its output spikes are
-validated and counted after the forward, all together, as are the counts that need a reduction over an
-event tensor (``later.py``; holding at most ``PENDING_BYTES`` of tensors alive). An op that writes to
-an argument first has everything held counted; a tensor changed in place where the counting mode does
-not see it (inside a neuron) voids the run, which is made again counting everything as it comes.
-Composite functions
+a CUDA/Triton kernel): its forward runs with the counting mode suspended. Composite functions
 (``rules.COMPOSITE_RULES``: ``scaled_dot_product_attention``, ``torch._VF``'s recurrent functions) are
 wrapped while the forward runs, run with the counting mode off (like a neuron) and are counted as one
-op from their operands and results, the same on every backend. Nothing else stands between the model and PyTorch: no
-TorchFunctionMode (which would cost a Python call per torch function and switch off PyTorch's fused
-inference paths), so the kernels that run are those of a plain ``eval()`` forward.
+op from their operands and results, the same on every backend.
+
+Provenance is decided as the forward runs (which tensors hold events: ``tracking.py``); the counting
+itself waits. Each op's rule and each neuron's spike count run after the forward, all together, where
+they cost several times less than between the model's kernels: an op is counted with its operands as
+they were when it ran (``SpikeTracker.as_of``; at most ``PENDING_BYTES`` of results held alive, past
+which the held ops are counted at once). An op that writes to an argument first has everything held
+counted; a tensor changed in place where the counting mode does not see it (inside a neuron or a
+composite) voids the run, which is made again counting every op as it comes.
+
+Nothing else stands between the model and PyTorch: no TorchFunctionMode (which would cost a Python
+call per torch function and switch off PyTorch's fused inference paths), so the kernels that run are
+those of a plain ``eval()`` forward.
 """
 
 from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from contextlib import ExitStack, contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext
 
 import torch
 from torch.nn.modules.module import register_module_forward_hook, register_module_forward_pre_hook
@@ -34,10 +39,10 @@ from ashbench.profiler import frameworks  # noqa: F401  (registers snnTorch, Nor
 from ashbench.profiler.aggregate import build_profile
 from ashbench.profiler.counts import OP_FIELDS
 from ashbench.profiler.inputs import resolve_batch
-from ashbench.profiler.later import Later
 from ashbench.profiler.neurons import (
     NeuronStats,
     framework_of,
+    installed_frameworks,
     neuron_types,
     record_input,
     record_output,
@@ -47,7 +52,7 @@ from ashbench.profiler.provenance import event_rule
 from ashbench.profiler.result import Profile
 from ashbench.profiler.rules import COMPOSITE_RULES, UNCOUNTABLE_FAST_PATHS, classify
 from ashbench.profiler.spikes import parse_semantics
-from ashbench.profiler.tracking import SpikeTracker, _flat, tensors_of
+from ashbench.profiler.tracking import NOW, SpikeTracker, _flat, tensors_of
 
 # func -> (handler / 'free' / None, name in reports, event rule without counts, event rule with counts,
 # whether it writes to an argument): what an aten op overload is, looked up once per process
@@ -82,9 +87,10 @@ class _UnwrappedComposite(_Redo):
     taken before the profile started): the profile is made again under a TorchFunctionMode."""
 
 
-# Neuron outputs and ``Later`` counts waiting for the end of the forward keep at most this many bytes of
-# tensors alive; past it they are counted at once.
+# Ops and neuron outputs waiting for the end of the forward keep at most this many bytes of their results
+# alive (their operands too, which were alive when they ran); past it they are counted at once.
 PENDING_BYTES = 64 << 20
+_OP, _NEURON = "op", "neuron"  # the kinds of pending items
 
 
 # The op that only the math fallback of scaled_dot_product_attention runs (the softmax of its scores):
@@ -99,15 +105,16 @@ class _Run:
                  function_mode: bool = False, defer: bool = True):
         self.strict = strict
         self.function_mode = function_mode  # composites caught by a TorchFunctionMode (the fallback)
-        self.defer = defer  # count neuron outputs and ``Later`` counts after the forward (``flush_pending``)
+        self.defer = defer  # count ops and neuron outputs at the next flush (``flush_pending``), not as they come
         self.redo: dict = {}  # options of a new run when this one is void (set even if the model swallows the raise)
-        self.pending: list = []  # neuron outputs and Later counts to count, in call order
+        self.pending: list = []  # ops and neuron outputs to count, in call order (``_OP`` / ``_NEURON`` items)
         self.pending_bytes = 0
         self.semantics = semantics
         self.sums_carry_events = semantics.kind in ("auto", "multi")  # a sum of spikes is a count of events
         self._event_slot = 3 if self.sums_carry_events else 2  # which event rule of _op_info applies
         self.extra_neuron_types = tuple(extra_neuron_types)
-        self.neuron_classes = neuron_types() + self.extra_neuron_types
+        self.installed = installed_frameworks()  # [(NeuronFramework, its classes)], read once per run
+        self.neuron_classes = neuron_types(self.installed) + self.extra_neuron_types
         self.stack: list[str] = []
         self.stack_key: tuple = ()
         self.absorb_depth = 0  # > 0 inside a neuron or a counted composite op
@@ -164,7 +171,7 @@ class _Run:
         """Count one neuron call; runs while the counting modes are still suspended."""
         entry = self.frameworks.get(id(module))
         if entry is None:  # the module's framework and time axis, looked up once per profile
-            framework = framework_of(module, self.extra_neuron_types)
+            framework = framework_of(module, self.extra_neuron_types, self.installed)
             axis = framework.time_axis(module) if framework is not None else None
             entry = self.frameworks[id(module)] = (framework, axis)
         framework, axis = entry
@@ -183,7 +190,7 @@ class _Run:
         if not self.defer:
             record_output(stats, module, spikes, self.semantics, name, axis)
             return
-        self._hold((call, spikes._version), spikes.numel() * spikes.element_size())
+        self._hold((_NEURON, call, spikes._version), spikes.numel() * spikes.element_size())
 
     def _hold(self, item: tuple, nbytes: int) -> None:
         self.pending.append(item)
@@ -192,24 +199,32 @@ class _Run:
             self.flush_pending()
 
     def flush_pending(self) -> None:
-        """Count the neuron outputs and ``Later`` counts held since the last flush, in call order (with
-        the counting mode off). Their reductions cost less together after the forward than between the
-        model's kernels; a tensor changed in place since it was held voids the run, made again
-        counting everything as it comes."""
+        """Count the ops and neuron outputs held since the last flush, in call order (with the counting
+        mode off): each op as its provenance and values stood when it ran (``SpikeTracker.as_of``), each
+        neuron output as emitted. Counted together they cost several times less than between the model's
+        kernels (whose data fill the caches). A tensor changed in place since it was held (where the
+        counting mode could not see it: an op that writes to an argument flushes first) voids the run,
+        which is made again counting everything as it comes."""
         pending, self.pending, self.pending_bytes = self.pending, [], 0
-        for first, second in pending:
-            if isinstance(second, Later):  # (row, index) of a record and its Later count
-                if not second.unchanged():
+        tracker = self.tracker
+        try:
+            for item in pending:
+                if item[0] is _OP:
+                    _, name, rule, args, kwargs, out, stack_key, clock, tensors, versions = item
+                    for t, version in zip(tensors, versions):
+                        if t._version != version:
+                            self.redo["defer"] = False
+                            raise _Redo(f"an operand of {name} was modified in place before it was counted")
+                    tracker.as_of = clock
+                    self._count(name, rule, args, kwargs, out, stack_key, tensors)
+                    continue
+                _, (stats, module, spikes, name, axis), version = item
+                if spikes._version != version:
                     self.redo["defer"] = False
-                    raise _Redo("a tensor read by a count was modified in place")
-                row, index = first
-                row[index] += _computed(second)
-                continue
-            (stats, module, spikes, name, axis), version = first, second
-            if spikes._version != version:
-                self.redo["defer"] = False
-                raise _Redo(f"the output of neuron '{name}' was modified in place")
-            record_output(stats, module, spikes, self.semantics, name, axis)
+                    raise _Redo(f"the output of neuron '{name}' was modified in place")
+                record_output(stats, module, spikes, self.semantics, name, axis)
+        finally:
+            tracker.as_of = NOW
 
     def warn(self, message: str) -> None:
         """A condition the report must state (each message once)."""
@@ -218,7 +233,8 @@ class _Run:
 
     # -- op counting -----------------------------------------------------------------------
     def on_op(self, func, info: tuple, args, kwargs, out) -> None:
-        """Count one aten op that ran; ``info`` is its ``_op_info``."""
+        """Count one aten op that ran; ``info`` is its ``_op_info``. Its events are propagated at once
+        (provenance is decided in call order); its counting rule runs at the next flush."""
         if self.absorb_depth:
             return
         if func is _UNWRAPPED_MARKER and not self.function_mode:
@@ -229,35 +245,51 @@ class _Run:
             self._unsupported(func)
             return
         if rule != "free":
-            self._count(func, info[1], rule, args, kwargs, out)
+            if info[4]:  # it wrote to an argument (whose version PyTorch bumps after this returns): at once
+                self._count(info[1], rule, args, kwargs, out, self.stack_key, tensors_of(args))
+            else:
+                self._counted_op(info[1], rule, args, kwargs, out)
         events = info[self._event_slot]
         if events is not None:
             operands = args if events is True else events(args, kwargs)
             if operands is not None:
                 self.tracker.propagate(operands, out)
 
-    def _count(self, func, name, rule, args, kwargs, out) -> None:
+    def _counted_op(self, name: str, rule, args, kwargs, out) -> None:
+        """Count an op with ``rule``: held for the next flush (``defer``), else at once."""
+        tensors = tensors_of(args)
+        if not self.defer:
+            self._count(name, rule, args, kwargs, out, self.stack_key, tensors)
+            return
+        tracker = self.tracker
+        item = (_OP, name, rule, args, kwargs, out, self.stack_key, tracker.clock, tensors,
+                [t._version for t in tensors])
+        tracker.clock += 1  # marks made from here on are newer than this op
+        self._hold(item, out.nbytes if type(out) is torch.Tensor else sum(o.nbytes for o in tensors_of(out)))
+
+    def _count(self, name: str, rule, args, kwargs, out, stack_key: tuple, tensors: list) -> None:
         try:
             branch, counts = rule(self.tracker, args, kwargs, out)
         except Exception as exc:  # a bug in a rule must not pass for a user's bad input
-            raise RuleFailure(f"counting rule for {func} failed: {type(exc).__name__}: {exc}") from exc
-        self._add_bytes(counts, args, out)
-        self._record(name, branch, counts)
+            raise RuleFailure(f"counting rule for {name} failed: {type(exc).__name__}: {exc}") from exc
+        self._add_bytes(counts, tensors, out)
+        self._record(stack_key, name, branch, counts)
 
     def on_composite(self, name: str, rule, args, kwargs, run_it):
         """Count a composite torch function as one op with ``rule`` (``rules.Composite``): it runs with
         the counting mode off, like a neuron (the aten ops it decomposes into differ by backend: a fused
-        kernel, or a decomposition; none is seen or counted), then is counted from its operands and results."""
+        kernel, or a decomposition; none is seen or counted), and is counted from its operands and results."""
         if self.absorb_depth:
             return run_it()
         self.absorb_depth += 1
         self._suspend()
         try:
             out = run_it()
-            with _disable_current_modes() if torch._C._len_torch_dispatch_stack() else _NO_CONTEXT:
-                branch, counts = rule(self.tracker, args, kwargs, out)  # unseen by a caller's mode too
-                self._add_bytes(counts, args, out)
-                self._record(name, branch, counts)  # may compute Later counts
+            if self.defer:
+                self._counted_op(name, rule, args, kwargs, out)
+            else:
+                with _disable_current_modes() if torch._C._len_torch_dispatch_stack() else _NO_CONTEXT:
+                    self._counted_op(name, rule, args, kwargs, out)  # unseen by a caller's mode too
         finally:
             self.absorb_depth -= 1
             self.resume()
@@ -269,33 +301,28 @@ class _Run:
             raise UnsupportedOpError(f"no counting rule for op {func} (in module '{module or 'model'}')")
         self.unsupported[(str(func), module)] += 1
 
-    def _add_bytes(self, counts: dict, args, out) -> None:
+    def _add_bytes(self, counts: dict, tensors: list, out) -> None:
         weight = read = 0
         params = self.tracker._params
-        for a in tensors_of(args):
+        for a in tensors:
             if a.untyped_storage().data_ptr() in params:  # tracker.is_param, inlined
                 weight += a.nbytes
             else:
                 read += a.nbytes
         counts["weight_read_bytes"] = weight
         counts["activation_read_bytes"] = read
-        counts["activation_write_bytes"] = sum(o.nbytes for o in tensors_of(out))
+        counts["activation_write_bytes"] = out.nbytes if type(out) is torch.Tensor else sum(
+            o.nbytes for o in tensors_of(out))
 
-    def _record(self, op: str, branch: str, counts: dict) -> None:
-        key = (self.stack_key, op, branch)
+    def _record(self, stack_key: tuple, op: str, branch: str, counts: dict) -> None:
+        key = (stack_key, op, branch)
         row = self.records.get(key)
         if row is None:
             row = self.records[key] = [0] * (len(OP_FIELDS) + 1)
         for field, value in counts.items():
             i = _FIELD_INDEX.get(field)
-            if i is None:
-                continue
-            if isinstance(value, Later):
-                if self.defer:
-                    self._hold(((row, i), value), value.nbytes)
-                    continue
-                value = _computed(value)
-            row[i] += value
+            if i is not None:
+                row[i] += value
         row[-1] += 1
 
 
@@ -391,20 +418,19 @@ def _composites(run: _Run):
                 _INSTALLED["originals"] = []
 
 
-_PLAN: list = []  # (namespace, name, original, whether the namespace holds it itself, wrapper), made once
+_PLAN: dict = {"entries": [], "key": None}  # the wrappers made for the last profile, and what they were made for
 
 
 def _install_plan() -> list:
-    """The wrappers to install, made again only when a function or a rule changed since the last profile."""
-    expected = [(ns, name, composite) for name, composite in COMPOSITE_RULES.items() for ns in composite.namespaces]
-    if len(expected) == len(_PLAN) and all(
-            entry[0] is ns and entry[1] == name and entry[4].composite is composite
-            and (vars(ns).get(name) is entry[2] if entry[3] else name not in vars(ns))
-            for (ns, name, composite), entry in zip(expected, _PLAN)):
-        return _PLAN
-    _PLAN[:] = [(ns, name, getattr(ns, name), name in vars(ns), _counted(name, composite, getattr(ns, name)))
-                for ns, name, composite in expected]
-    return _PLAN
+    """(namespace, name, original, whether the namespace holds it itself, wrapper) per wrapped function;
+    made again only when ``COMPOSITE_RULES`` or a wrapped function changed since the last profile."""
+    key = [(ns, name, composite, vars(ns).get(name)) for name, composite in COMPOSITE_RULES.items()
+           for ns in composite.namespaces]
+    if key != _PLAN["key"]:
+        _PLAN["entries"] = [(ns, name, getattr(ns, name), own is not None,
+                             _counted(name, composite, getattr(ns, name))) for ns, name, composite, own in key]
+        _PLAN["key"] = key
+    return _PLAN["entries"]
 
 
 def _counted(name: str, composite, original):
@@ -492,9 +518,10 @@ def _post_hook(run: _Run, modules: dict):
     return hook
 
 
-def reset_state(model) -> None:
-    """Reset the neuron state of every framework, so a profile never depends on an earlier forward."""
-    reset_neurons(model)
+def reset_state(model, installed: list | None = None) -> None:
+    """Reset the neuron state of every framework, so a profile never depends on an earlier forward
+    (``installed``: ``neurons.installed_frameworks()``, read again when not given)."""
+    reset_neurons(model, installed)
 
 
 def profile(model, inputs, *, layout: str = "B", batch_size: int | None = None, spikes: str = "auto",
@@ -540,14 +567,9 @@ def _counted_forward(model, args: tuple, modules, run: _Run) -> _Run:
     run.tracker.mark_inputs(_flat(args))
     handles = _install_hooks(modules, run)
     try:
-        reset_state(model)
-        with torch.no_grad(), ExitStack() as counting:
-            if run.function_mode:
-                counting.enter_context(_CompositeMode(run))
-            else:
-                counting.enter_context(_plain_paths(modules))
-                counting.enter_context(_composites(run))
-            counting.enter_context(_CountingMode(run))
+        reset_state(model, run.installed)
+        composites = _CompositeMode(run) if run.function_mode else _composites(run)
+        with torch.no_grad(), _plain_paths(() if run.function_mode else modules), composites, _CountingMode(run):
             try:
                 model(*args)
             finally:
@@ -560,16 +582,8 @@ def _counted_forward(model, args: tuple, modules, run: _Run) -> _Run:
     finally:
         for h in handles:
             h.remove()
-        reset_state(model)
+        reset_state(model, run.installed)
     return run
-
-
-def _computed(count: Later) -> int:
-    """The value of a Later count; a failure is a profiler bug (RuleFailure), never the user's input."""
-    try:
-        return count.compute()
-    except Exception as exc:
-        raise RuleFailure(f"a deferred count failed: {type(exc).__name__}: {exc}") from exc
 
 
 def _final_warnings(run: _Run) -> None:

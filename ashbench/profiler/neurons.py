@@ -61,13 +61,18 @@ classes come in through ``profile(neuron_classes=...)``, ``Workload.neuron_class
 USER_NEURONS = NeuronFramework(classes=tuple)
 
 
+_SPIKINGJELLY: list = []  # its classes, looked up once (an import attempt costs a few microseconds)
+
+
 def _spikingjelly_classes() -> tuple[type, ...]:
-    try:
-        from spikingjelly.activation_based import neuron
-    except ImportError:
-        return ()
-    names = ("BaseNode", "SimpleBaseNode")
-    return tuple(getattr(neuron, n) for n in names if isinstance(getattr(neuron, n, None), type))
+    if not _SPIKINGJELLY:
+        try:
+            from spikingjelly.activation_based import neuron
+        except ImportError:
+            return ()
+        names = ("BaseNode", "SimpleBaseNode")
+        _SPIKINGJELLY.append(tuple(getattr(neuron, n) for n in names if isinstance(getattr(neuron, n, None), type)))
+    return _SPIKINGJELLY[0]
 
 
 def _spikingjelly_reset(model) -> None:
@@ -81,25 +86,35 @@ def _spikingjelly_reset(model) -> None:
 NEURON_TYPES.register("spikingjelly", NeuronFramework(_spikingjelly_classes, reset=_spikingjelly_reset))
 
 
-def neuron_types() -> tuple[type, ...]:
-    """The spiking-neuron classes of every registered framework that is installed."""
-    return tuple(cls for _, fw in NEURON_TYPES.items() for cls in fw.classes())
-
-
-def framework_of(module, extra_classes: tuple = ()) -> NeuronFramework | None:
-    """The framework entry reading ``module``; USER_NEURONS for ``extra_classes``; None if no neuron."""
+def installed_frameworks() -> list[tuple[NeuronFramework, tuple]]:
+    """(framework, its neuron classes) of every registered framework that is installed, in registry order
+    (read once per profile: a framework imported since the last one is recognised)."""
+    found = []
     for _, fw in NEURON_TYPES.items():
         classes = fw.classes()
-        if classes and isinstance(module, classes):
+        if classes:
+            found.append((fw, classes))
+    return found
+
+
+def neuron_types(frameworks: list | None = None) -> tuple[type, ...]:
+    """The spiking-neuron classes of every registered framework that is installed."""
+    return tuple(cls for _, classes in (installed_frameworks() if frameworks is None else frameworks)
+                 for cls in classes)
+
+
+def framework_of(module, extra_classes: tuple = (), frameworks: list | None = None) -> NeuronFramework | None:
+    """The framework entry reading ``module``; USER_NEURONS for ``extra_classes``; None if no neuron."""
+    for fw, classes in installed_frameworks() if frameworks is None else frameworks:
+        if isinstance(module, classes):
             return fw
     return USER_NEURONS if extra_classes and isinstance(module, tuple(extra_classes)) else None
 
 
-def reset_neurons(model) -> None:
+def reset_neurons(model, frameworks: list | None = None) -> None:
     """Clear the neuron state of every installed framework in ``model``."""
-    for _, fw in NEURON_TYPES.items():
-        if fw.classes():
-            fw.reset(model)
+    for fw, _ in installed_frameworks() if frameworks is None else frameworks:
+        fw.reset(model)
 
 
 @dataclass

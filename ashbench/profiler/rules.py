@@ -3,11 +3,11 @@
 A handler takes ``(ctx, args, kwargs, out)`` and returns ``(branch, counts)`` where ``branch`` is
 'snn' when a spike-valued activation operand drove the op, else 'ann', and ``counts`` holds
 ``dense_macs``, ``macs``, ``synops`` and/or ``elementwise_ops`` (see ``counts.py`` for the
-definitions): integers, or for synops a ``later.Later`` (a reduction over an event tensor, computed
-after the forward). ``ctx.spike(t)`` returns the event tensor of a spike-valued activation operand, or
-None for real-valued activations and for parameters. Ops in ``FREE_OPS`` (views, copies, tensor
-creation) do no arithmetic and count nothing; every other op without a handler is reported as
-unsupported.
+definitions), integers. The engine runs a handler after the op, normally at the next flush after the
+forward (engine.py), with the operands as they were when the op ran. ``ctx.spike(t)`` returns the
+event tensor of a spike-valued activation operand, or None for real-valued activations and for
+parameters. Ops in ``FREE_OPS`` (views, copies, tensor creation) do no arithmetic and count nothing;
+every other op without a handler is reported as unsupported.
 """
 
 from __future__ import annotations
@@ -19,21 +19,20 @@ from typing import Callable
 import torch
 
 from ashbench.profiler.fanout import conv_dense_macs, conv_synops
-from ashbench.profiler.later import Later
 from ashbench.profiler.spikes import event_sums
 
 aten = torch.ops.aten
 
 
-def _total(ctx, events: torch.Tensor) -> Later:
-    """The events of ``events``, counted after the forward (``later.py``)."""
-    return Later(lambda: int(event_sums(events)), (events,))
+def _total(ctx, events: torch.Tensor) -> int:
+    """The events of ``events`` (an exact integer sum)."""
+    return int(event_sums(events))
 
 
-def _coactive_pairs(a_events: torch.Tensor, b_events: torch.Tensor) -> Later:
+def _coactive_pairs(a_events: torch.Tensor, b_events: torch.Tensor) -> int:
     """Co-active pairs of a [.., M, K] @ b [.., K, N] with both operands spiking:
-    sum over k of (events in column k of a) x (events in row k of b), per batch (after the forward)."""
-    return Later(lambda: _pairs(a_events, b_events), (a_events, b_events))
+    sum over k of (events in column k of a) x (events in row k of b), per batch."""
+    return _pairs(a_events, b_events)
 
 
 def _pairs(a_events: torch.Tensor, b_events: torch.Tensor) -> int:
@@ -80,7 +79,7 @@ def _convolution(ctx, args, kwargs, out):
     if events is None:
         return "ann", {"dense_macs": dense, "macs": dense}
     shapes = (tuple(w.shape), tuple(out.shape), tuple(stride), tuple(padding), tuple(dilation), transposed, groups)
-    return "snn", {"dense_macs": dense, "synops": Later(lambda: conv_synops(events, *shapes), (events,))}
+    return "snn", {"dense_macs": dense, "synops": conv_synops(events, *shapes)}
 
 
 def attention_rule(ctx, args, kwargs, out):
@@ -397,9 +396,9 @@ def _any_call(args, kwargs) -> bool:
     return True
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Composite:
-    """A composite torch function counted as one op (see the comment above)."""
+    """A composite torch function counted as one op (see the comment above); equal only to itself."""
 
     namespaces: tuple
     rule: Callable

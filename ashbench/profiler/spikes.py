@@ -16,6 +16,7 @@ real-valued (ANN work, counted as MACs).
 
 from __future__ import annotations
 
+import ctypes
 import math
 from dataclasses import dataclass
 
@@ -47,7 +48,7 @@ class SpikeSemantics:
     def is_spike(self, x: torch.Tensor) -> bool:
         """True when every element of ``x`` obeys the semantics (bool tensors are binary spikes).
         A first element that breaks them decides at once (no scan of the whole tensor)."""
-        if x.dtype != torch.bool and x.numel() and not x.is_complex() and not self._allows(x[(0,) * x.dim()].item()):
+        if x.dtype != torch.bool and x.numel() and not x.is_complex() and not self._allows(first_element(x)):
             return False
         return self.bound(x) is not None
 
@@ -109,6 +110,22 @@ class SpikeSemantics:
         """Exact events of each row of a 2-D spike tensor (e.g. one row per time step) that obeys the
         semantics (checked by ``bound`` first: its events are non-negative integers)."""
         return [int(v) for v in event_sums(self.events(rows), dim=1).tolist()]
+
+
+# dtypes whose element a ctypes type reads as Python does (``Tensor.item``)
+_CTYPES = {torch.float32: ctypes.c_float, torch.float64: ctypes.c_double, torch.int64: ctypes.c_int64,
+           torch.int32: ctypes.c_int32, torch.int16: ctypes.c_int16, torch.int8: ctypes.c_int8,
+           torch.uint8: ctypes.c_uint8}
+
+
+def first_element(x: torch.Tensor):
+    """``x[0, ..., 0].item()`` of a non-empty tensor. A plain dense CPU tensor's is read where
+    ``data_ptr()`` points (index 0 on every axis sits at the storage offset, whatever the strides), a
+    tenth of the cost of indexing; others (CUDA, subclasses, negated views, other dtypes) are indexed."""
+    c_type = _CTYPES.get(x.dtype)
+    if c_type is not None and type(x) is torch.Tensor and x.is_cpu and x.layout == torch.strided and not x.is_neg():
+        return c_type.from_address(x.data_ptr()).value
+    return x[(0,) * x.dim()].item()
 
 
 def _units(x: torch.Tensor, low: float) -> bool:

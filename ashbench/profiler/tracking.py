@@ -27,6 +27,8 @@ from torch.multiprocessing.reductions import StorageWeakRef
 
 from ashbench.profiler.spikes import BINARY, SpikeSemantics
 
+NOW = float("inf")  # ``SpikeTracker.as_of`` outside a held op's count: every mark is seen
+
 
 def _storage_ptr(t: torch.Tensor) -> int:
     return t.untyped_storage().data_ptr()
@@ -39,7 +41,9 @@ class SpikeTracker:
         for p in params:
             storage = p.untyped_storage()
             self._params[storage.data_ptr()] = storage
-        self._known: dict[int, tuple] = {}
+        self._known: dict[int, tuple] = {}  # storage address -> (StorageWeakRef, _version, clock when marked)
+        self.clock = 0  # ops held for a later count so far: a mark made after op k has a clock above k
+        self.as_of = NOW  # while a held op is counted, its clock: marks made after it ran are not seen
         self._looked: dict[tuple, bool] = {}
         self.spike_like_unmarked = False  # a real operand of a MAC op held only 0/1 values
         self.watch = True  # look for such operands (until a recognised neuron has run)
@@ -48,10 +52,14 @@ class SpikeTracker:
         return _storage_ptr(t) in self._params
 
     def mark(self, t: torch.Tensor) -> None:
-        """Remember that the whole storage of ``t`` holds events (call only after validation)."""
+        """Remember that the whole storage of ``t`` holds events (call only after validation); a storage
+        marked already, unchanged since, keeps the clock of its first mark."""
         storage = t.untyped_storage()
         if storage.nbytes() == t.numel() * t.element_size():
-            self._known[storage.data_ptr()] = (StorageWeakRef(storage), t._version)
+            ptr = storage.data_ptr()
+            entry = self._known.get(ptr)
+            if entry is None or entry[1] != t._version or entry[0].expired():
+                self._known[ptr] = (StorageWeakRef(storage), t._version, self.clock)
 
     def mark_inputs(self, tensors) -> None:
         """Mark the model's input tensors that obey the semantics' input rule."""
@@ -59,10 +67,12 @@ class SpikeTracker:
             if torch.is_tensor(t) and t.device.type != "meta" and not self.is_param(t):
                 if self.semantics.is_input_spike(t):
                     self.mark(t)
+                else:  # nor 0/1 values (every semantics admits those): no need to look at it again
+                    self._looked[_view_key(t)] = False
 
     def known_spike(self, t: torch.Tensor, ptr: int | None = None) -> bool:
         entry = self._known.get(_storage_ptr(t) if ptr is None else ptr)
-        return entry is not None and entry[1] == t._version and not entry[0].expired()
+        return entry is not None and entry[1] == t._version and entry[2] <= self.as_of and not entry[0].expired()
 
     def spike(self, t: torch.Tensor):
         """Event tensor of an event-holding activation ``t``; None for real values or parameters."""
@@ -79,7 +89,7 @@ class SpikeTracker:
         from a neuron the profiler does not recognise (reported as a warning)."""
         if self.spike_like_unmarked or not torch.is_tensor(t) or not t.is_floating_point() or self.is_param(t):
             return
-        key = (_storage_ptr(t), t.storage_offset(), tuple(t.shape), t.stride(), t._version)
+        key = _view_key(t)
         if key not in self._looked:
             self._looked[key] = BINARY.is_spike(t) and bool(t.any())
             self.spike_like_unmarked = self._looked[key]
@@ -101,6 +111,11 @@ class SpikeTracker:
         for o in tensors_of(out):
             if (o.is_floating_point() or o.dtype == torch.bool) and _storage_ptr(o) not in shared:
                 self.mark(o)
+
+
+def _view_key(t: torch.Tensor) -> tuple:
+    """What a value check of ``t`` depends on: its storage, the view of it, and the storage's version."""
+    return _storage_ptr(t), t.storage_offset(), tuple(t.shape), t.stride(), t._version
 
 
 def tensors_of(obj) -> list:
