@@ -6,22 +6,15 @@ from ashbench.profiler.counts import OP_FIELDS, add_into, empty_counts
 from ashbench.profiler.result import LayerRecord, Profile, merge_branch
 
 
-class _Layers(dict):
-    """name -> LayerRecord, made on first use for the modules that ran (and the root), from
-    ``named_modules()`` (``modules``)."""
-
-    def __init__(self, modules, neuron_classes):
-        super().__init__()
-        self.modules = dict(modules)
-        self.params = _subtree_params(modules)
-        self.neuron_classes = neuron_classes
-
-    def __missing__(self, name: str) -> LayerRecord:
-        module = self.modules[name]
+def _layer_table(modules, neuron_classes) -> dict[str, LayerRecord]:
+    """One record per module of ``named_modules()`` (``modules``), root first."""
+    params = _subtree_params(modules)
+    table = {}
+    for name, module in modules:
         depth = 0 if name == "" else name.count(".") + 1
-        record = self[name] = LayerRecord(name, type(module).__name__, depth, self.params[id(module)],
-                                          isinstance(module, self.neuron_classes))
-        return record
+        table[name] = LayerRecord(name, type(module).__name__, depth, params[id(module)],
+                                  isinstance(module, neuron_classes))
+    return table
 
 
 def _subtree_params(modules) -> dict[int, int]:
@@ -74,44 +67,18 @@ def _shared_subtree_params(modules) -> dict[int, int]:
     return {id(module): sum(params_of(module).values()) for _, module in modules}
 
 
-def _summed(sums: dict, key, row: list) -> None:
-    """sums[key] += row, element by element (a copy of row when key is new)."""
-    found = sums.get(key)
-    sums[key] = row[:] if found is None else [a + b for a, b in zip(found, row)]
-
-
-def _fields(row: list) -> dict:
-    return dict(zip(OP_FIELDS, row))
-
-
 def _op_records(run, layers, totals, branches, by_op) -> None:
-    """Credit every record (a row of OP_FIELDS then calls, per module stack, op and branch) to the totals,
-    its branch, its op, every module on its stack (inclusive counts) and the module that ran it (own
-    counts); rows are summed per target first, then turned into counts once per target."""
-    total, per_branch, per_op, per_layer, per_owner, owner_elementwise = None, {}, {}, {}, {}, {}
-    elementwise = OP_FIELDS.index("elementwise_ops")
     for (stack, op, branch), row in run.records.items():
-        total = row[:] if total is None else [a + b for a, b in zip(total, row)]
-        _summed(per_branch, branch, row)
-        _summed(per_op, op, row)
+        counts = dict(zip(OP_FIELDS, row[:-1]))
+        add_into(totals, counts)
+        merge_branch(branches, branch, counts)
+        add_into(by_op.setdefault(op, {"calls": 0, **dict.fromkeys(OP_FIELDS, 0)}), {**counts, "calls": row[-1]})
         for name in stack:
-            _summed(per_layer, name, row)
             layers[name].branches.add(branch)
-        owner = stack[-1] if stack else ""
-        _summed(per_owner, owner, row)
-        split = owner_elementwise.setdefault(owner, {})
-        split[branch] = split.get(branch, 0) + row[elementwise]
-    if total is not None:
-        add_into(totals, _fields(total))
-    for branch, row in per_branch.items():
-        merge_branch(branches, branch, _fields(row))
-    for op, row in per_op.items():
-        by_op[op] = {"calls": row[-1], **_fields(row)}
-    for name, row in per_layer.items():
-        add_into(layers[name].counts, _fields(row))
-    for owner, row in per_owner.items():
-        add_into(layers[owner].own, _fields(row))
-        add_into(layers[owner].own_elementwise, owner_elementwise[owner])
+            add_into(layers[name].counts, counts)
+        owner = layers[stack[-1] if stack else ""]
+        add_into(owner.own, counts)
+        add_into(owner.own_elementwise, {branch: counts["elementwise_ops"]})
 
 
 def _neuron_counts(stats) -> dict:
@@ -139,16 +106,14 @@ def _neuron_records(run, layers, totals, branches, steps) -> None:
 
 def build_profile(modules, run, model_name, batch, layout, spikes, input_t) -> Profile:
     """``modules``: the model's ``named_modules()``."""
-    layers = _Layers(modules, run.neuron_classes)
-    layers[""]  # the root is always reported
+    layers = _layer_table(modules, run.neuron_classes)
     totals, branches, by_op = empty_counts(), {}, {}
     steps = LayerRecord("", "", 0)
     _op_records(run, layers, totals, branches, by_op)
     _neuron_records(run, layers, totals, branches, steps)
     unsupported = [{"op": op, "module": module, "calls": calls}
                    for (op, module), calls in sorted(run.unsupported.items())]
-    ran = [layers[name] for name, _ in modules if name in layers and _ran(layers[name])]
-    return Profile(model_name, batch, layout, spikes, ran, totals, branches,
+    return Profile(model_name, batch, layout, spikes, [r for r in layers.values() if _ran(r)], totals, branches,
                    by_op, unsupported, steps.spikes_per_step, steps.units_per_step,
                    layers[""].params, input_t, list(run.warnings))
 
