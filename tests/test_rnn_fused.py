@@ -14,7 +14,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
-from ashbench.profiler import profile
+from ashbench.profiler import engine, profile
 from ashbench.profiler.rules import COMPOSITE_RULES, RULES
 
 aten = torch.ops.aten
@@ -224,7 +224,7 @@ def test_composite_equals_every_op_level_path(build, bias_adds, monkeypatch):
     """A recurrent module is counted as one op (its ``torch._VF`` function, rules.COMPOSITE_RULES), the
     same with oneDNN on or off; its dense_macs are what torch's FlopCounterMode counts on the addmm
     decomposition that runs with oneDNN off (flops = 2 x MACs). With the composites switched off, the
-    op-level rules count the same: oneDNN's fused layer (mkldnn_rnn_layer), and the decomposition op
+    op-level rules count the same (the modules no longer quiet): oneDNN's fused layer (mkldnn_rnn_layer), and the decomposition op
     by op. Except: on batch_first input the decomposition runs layer 0's input projection as mm + a
     separate bias add (per sample 2 directions * 5 steps * 64 = 640 elementwise ops), which the
     composite and the fused rule exclude as bias."""
@@ -239,6 +239,7 @@ def test_composite_equals_every_op_level_path(build, bias_adds, monkeypatch):
     assert counter.get_total_flops() == 2 * composite[0] * B and composite[0] > 0
     for name in RNN_COMPOSITES:
         monkeypatch.delitem(COMPOSITE_RULES, name)
+    monkeypatch.setattr(engine, "QUIET_MODULES", frozenset())  # the module's ops are dispatched again
     assert _totals(model, x) == composite  # the fused op's rule (the decomposition for cells, GRU, RNN)
     with torch.backends.mkldnn.flags(enabled=False):
         dense, macs, ew = _totals(model, x)
@@ -257,6 +258,60 @@ def test_lstm_is_one_op_and_runs_the_plain_kernel():
     assert p.unsupported_ops == [] and p.totals["dense_macs"] == 53_760
     assert {op: row["calls"] for op, row in p.by_operator().items()} == {"lstm": 1}
     assert outer.ops >= plain
+
+
+def test_a_quiet_module_sends_no_op_to_the_counting_mode_and_its_composite_is_counted(monkeypatch):
+    # nn.LSTM's initial states (two zeros) and its _VF.lstm kernel run with the counting mode off; the
+    # composite is counted: dense_macs 17,920 per sample (3 samples; see test_lstm_is_one_op_...)
+    seen = []
+    dispatch = engine._CountingMode.__torch_dispatch__
+
+    def logged(self, func, types, args=(), kwargs=None):
+        seen.append(str(func))
+        return dispatch(self, func, types, args, kwargs)
+
+    monkeypatch.setattr(engine._CountingMode, "__torch_dispatch__", logged)
+    p = profile(Out0(_rnn(nn.LSTM, D_IN, H, 2)), _x(T, B, D_IN), strict=True, batch_size=B)
+    assert seen == [] and p.totals["dense_macs"] == 17_920
+
+
+class DoubledLSTM(nn.LSTM):
+    """A subclass adds work of its own: it is not quiet, its ops are counted."""
+
+    def forward(self, x, hx=None):
+        out, state = super().forward(x, hx)
+        return out * 2, state
+
+
+def test_a_subclass_of_a_quiet_module_has_its_own_ops_counted():
+    # the LSTM as before (dense 17,920 per sample, 13 * 16 = 208 elementwise ops per token, 5 tokens a
+    # sample, 2 layers: 2,080) plus the doubling: 5 * 16 = 80 elementwise ops per sample
+    torch.manual_seed(0)
+    t = profile(Out0(DoubledLSTM(D_IN, H, 2).eval()), _x(T, B, D_IN), strict=True, batch_size=B).totals
+    assert (t["dense_macs"], t["elementwise_ops"]) == (17_920, 2_080 + 80)
+
+
+class AttentionThenLSTM(nn.Module):
+    """An SDPA reference taken before the profile (its math fallback makes the profile again under the
+    TorchFunctionMode), then an LSTM: the quiet module's composite is counted on that path too."""
+
+    def __init__(self):
+        super().__init__()
+        from torch.nn.functional import scaled_dot_product_attention
+
+        self.sdpa = scaled_dot_product_attention
+        self.lstm = _rnn(nn.LSTM, D_IN, H, 2)
+
+    def forward(self, x):
+        return self.lstm(self.sdpa(x, x, x))[0]
+
+
+def test_a_quiet_module_is_counted_under_the_function_mode_fallback():
+    # the LSTM: 17,920 dense MACs and 2,080 elementwise ops per sample (batch 3 on axis 1 of [T, B, I]);
+    # the attention over x [5, 3, 8] (batch 5, L = S = 3, E = 8): Q.K^T 3*3*8 + A.V 3*3*8 = 144 per
+    # batch row, 720 in all, 240 per sample; 9 scores per batch row, 45 in all, 15 per sample
+    t = profile(AttentionThenLSTM(), _x(T, B, D_IN), strict=True, batch_size=B).totals
+    assert (t["dense_macs"], t["elementwise_ops"]) == (17_920 + 240, 2_080 + 15)
 
 
 def test_lstm_memory_traffic_is_its_operands_and_results():

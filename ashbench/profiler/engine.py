@@ -50,7 +50,7 @@ from ashbench.profiler.neurons import (
 )
 from ashbench.profiler.provenance import event_rule
 from ashbench.profiler.result import Profile
-from ashbench.profiler.rules import COMPOSITE_RULES, UNCOUNTABLE_FAST_PATHS, classify
+from ashbench.profiler.rules import COMPOSITE_RULES, QUIET_MODULES, UNCOUNTABLE_FAST_PATHS, classify
 from ashbench.profiler.spikes import parse_semantics
 from ashbench.profiler.tracking import NOW, SpikeTracker, _flat, tensors_of
 
@@ -72,6 +72,12 @@ def _op_info(func) -> tuple:
 def _writes_argument(func) -> bool:
     schema = getattr(func, "_schema", None)
     return bool(getattr(schema, "is_mutable", True))  # unknown: assume it may write
+
+
+# How a module's forward is counted: op by op (PLAIN); whole, from its input and output spikes, with the
+# counting mode off (NEURON); with the counting mode off but its composite calls counted (QUIET:
+# ``rules.QUIET_MODULES``, e.g. nn.LSTM, whose ops besides its ``_VF.lstm`` call do no arithmetic).
+PLAIN, NEURON, QUIET = 0, 1, 2
 
 
 class RuleFailure(Exception):
@@ -119,6 +125,7 @@ class _Run:
         self.stack_key: tuple = ()
         self.absorb_depth = 0  # > 0 inside a neuron or a counted composite op
         self.suspended: list = []  # contexts that switched the counting mode off inside a neuron
+        self.suspend_depth = 0  # length of the module stack when the module that suspended it was pushed
         self.mode = None  # the _CountingMode counting this run (set when it is entered)
         self.records: dict[tuple, list] = {}
         self.neurons: dict[str, NeuronStats] = {}
@@ -130,25 +137,28 @@ class _Run:
         self.tracker = SpikeTracker(semantics, _weights(modules))
 
     # -- module tracking -------------------------------------------------------------------
-    def push(self, name: str, is_neuron: bool) -> None:
+    def push(self, name: str, kind: int) -> None:
         self.stack.append(name)
         self.stack_key = tuple(self.stack)
-        if is_neuron:
-            self.absorb_depth += 1
+        if kind:
+            self.absorb_depth += kind == NEURON
             if not self.suspended:
-                self._suspend()
+                self._suspend(functions=kind == NEURON)
+                self.suspend_depth = len(self.stack)
 
-    def pop(self, is_neuron: bool) -> None:
+    def pop(self, kind: int) -> None:
         self.stack.pop()
         self.stack_key = tuple(self.stack)
-        self.absorb_depth -= is_neuron
+        self.absorb_depth -= kind == NEURON
 
-    def _suspend(self) -> None:
-        """Run a neuron's forward with the counting mode off: its inner ops are its membrane update
-        (counted from its input and output), and running them natively keeps the neuron's time and
-        memory those of a plain forward. The counting mode is normally the top of the dispatch-mode
-        stack and is popped alone (a mode of the caller's below it keeps seeing the neuron's ops);
-        otherwise (the model pushed a mode of its own) every mode is switched off."""
+    def _suspend(self, functions: bool = True) -> None:
+        """Run a neuron's forward (or a quiet module's, or a composite) with the counting mode off: a
+        neuron's inner ops are its membrane update (counted from its input and output), and running them
+        natively keeps the neuron's time and memory those of a plain forward. The counting mode is
+        normally the top of the dispatch-mode stack and is popped alone (a mode of the caller's below it
+        keeps seeing the neuron's ops); otherwise (the model pushed a mode of its own) every mode is
+        switched off. ``functions``: also the TorchFunctionMode of the fallback run (a quiet module keeps
+        it: its composite call is counted there)."""
         depth = torch._C._len_torch_dispatch_stack()
         if self.mode is not None and depth and torch._C._get_dispatch_stack_at(depth - 1) is self.mode:
             torch._C._pop_torch_dispatch_stack(None)
@@ -157,7 +167,7 @@ class _Run:
             ctx = _disable_current_modes()
             ctx.__enter__()
             self.suspended.append(ctx)
-        if self.function_mode:
+        if self.function_mode and functions:
             ctx = torch._C.DisableTorchFunction()
             ctx.__enter__()
             self.suspended.append(ctx)
@@ -282,7 +292,9 @@ class _Run:
         if self.absorb_depth:
             return run_it()
         self.absorb_depth += 1
-        self._suspend()
+        own = not self.suspended  # a quiet module around it suspended the counting mode already
+        if own:
+            self._suspend()
         try:
             out = run_it()
             if self.defer:
@@ -292,7 +304,8 @@ class _Run:
                     self._counted_op(name, rule, args, kwargs, out)  # unseen by a caller's mode too
         finally:
             self.absorb_depth -= 1
-            self.resume()
+            if own:
+                self.resume()
         return out
 
     def _unsupported(self, func) -> None:
@@ -482,7 +495,7 @@ def _install_hooks(modules, run: _Run) -> list:
     entries = {}
     for name, module in modules:
         is_neuron = isinstance(module, run.neuron_classes)
-        entries[id(module)] = (name, is_neuron)
+        entries[id(module)] = (name, NEURON if is_neuron else QUIET if type(module) in QUIET_MODULES else PLAIN)
         if is_neuron and any(p.dim() >= 2 for p in module.parameters()):
             run.warn(f"neuron '{name}' ({type(module).__name__}) holds weights (e.g. a recurrent connection); "
                      "ops inside a neuron are its membrane update, so their MACs/synops are not counted")
@@ -504,15 +517,16 @@ def _post_hook(run: _Run, modules: dict):
         entry = modules.get(id(module))
         if entry is None:
             return
-        name, is_neuron = entry
-        run.pop(is_neuron)
-        if not is_neuron:
+        name, kind = entry
+        run.pop(kind)
+        if not kind:
             return
         try:
-            current = args[0] if args else next(iter(kwargs.values()), None)  # the input: first argument
-            run.on_neuron(name, module, current, out)
+            if kind == NEURON:
+                current = args[0] if args else next(iter(kwargs.values()), None)  # the input: first argument
+                run.on_neuron(name, module, current, out)
         finally:
-            if run.absorb_depth == 0:
+            if len(run.stack) < run.suspend_depth:  # the module that suspended the counting mode returned
                 run.resume()
 
     return hook
