@@ -223,9 +223,9 @@ RNN_COMPOSITES = ("lstm", "gru", "rnn_tanh", "rnn_relu", "lstm_cell", "gru_cell"
 def test_composite_equals_every_op_level_path(build, bias_adds, monkeypatch):
     """A recurrent module is counted as one op (its ``torch._VF`` function, rules.COMPOSITE_RULES), the
     same with oneDNN on or off; its dense_macs are what torch's FlopCounterMode counts on the addmm
-    decomposition that runs with oneDNN off (flops = 2 x MACs). With the composites switched off, the
-    op-level rules count the same (the modules no longer quiet): oneDNN's fused layer (mkldnn_rnn_layer), and the decomposition op
-    by op. Except: on batch_first input the decomposition runs layer 0's input projection as mm + a
+    decomposition that runs with oneDNN off (flops = 2 x MACs). With the composites switched off (and the
+    modules no longer quiet), the op-level rules count the same: oneDNN's fused layer (mkldnn_rnn_layer),
+    and the decomposition op by op. Except: on batch_first input the decomposition runs layer 0's input projection as mm + a
     separate bias add (per sample 2 directions * 5 steps * 64 = 640 elementwise ops), which the
     composite and the fused rule exclude as bias."""
     torch.manual_seed(0)
