@@ -225,8 +225,8 @@ def test_composite_equals_every_op_level_path(build, bias_adds, monkeypatch):
     same with oneDNN on or off; its dense_macs are what torch's FlopCounterMode counts on the addmm
     decomposition that runs with oneDNN off (flops = 2 x MACs). With the composites switched off (and the
     modules no longer quiet), the op-level rules count the same: oneDNN's fused layer (mkldnn_rnn_layer),
-    and the decomposition op by op. Except: on batch_first input the decomposition runs layer 0's input projection as mm + a
-    separate bias add (per sample 2 directions * 5 steps * 64 = 640 elementwise ops), which the
+    and the decomposition op by op. Except: on batch_first input the decomposition runs layer 0's input
+    projection as mm + a separate bias add (per sample 2 directions * 5 steps * 64 = 640 elementwise ops), which the
     composite and the fused rule exclude as bias."""
     torch.manual_seed(0)
     model = Out0(build().eval())
