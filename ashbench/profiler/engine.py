@@ -50,7 +50,13 @@ from ashbench.profiler.neurons import (
 )
 from ashbench.profiler.provenance import event_rule
 from ashbench.profiler.result import Profile
-from ashbench.profiler.rules import COMPOSITE_RULES, QUIET_MODULES, UNCOUNTABLE_FAST_PATHS, classify
+from ashbench.profiler.rules import (
+    ALWAYS_COMPOSITES,
+    COMPOSITE_RULES,
+    QUIET_MODULES,
+    UNCOUNTABLE_FAST_PATHS,
+    classify,
+)
 from ashbench.profiler.spikes import parse_semantics
 from ashbench.profiler.tracking import NOW, SpikeTracker, _flat, tensors_of
 
@@ -133,6 +139,7 @@ class _Run:
         self.unsupported: dict[tuple, int] = defaultdict(int)
         self.warnings: list[str] = []
         self.frameworks: dict[int, tuple] = {}  # id(neuron module) -> (its NeuronFramework, time axis)
+        self.composite_names = set(ALWAYS_COMPOSITES)  # the composites to wrap (with those of quiet modules)
         modules = list(model.named_modules()) if modules is None else modules
         self.tracker = SpikeTracker(semantics, _weights(modules))
 
@@ -399,22 +406,26 @@ class _CompositeMode(TorchFunctionMode):
 # the profiles running at the same time (the first installs them, the last one out restores the originals).
 _ACTIVE = threading.local()
 _INSTALL_LOCK = threading.Lock()
-_INSTALLED: dict = {"profiles": 0, "originals": []}
+_INSTALLED: dict = {"profiles": 0, "names": set(), "entries": []}
 
 
 @contextmanager
 def _composites(run: _Run):
-    """While the forward runs, the functions of ``rules.COMPOSITE_RULES`` in their namespaces are
-    wrappers that count a call as one op (``_Run.on_composite``) whatever backend runs it, for the run
-    of the calling thread; calls from a thread without a profile pass through uncounted. Safe with
-    profiles in several threads and nested in one; the originals are back when the last one ends."""
+    """While the forward runs, the functions of ``rules.COMPOSITE_RULES`` this model may call
+    (``run.composite_names``) are, in their namespaces, wrappers that count a call as one op
+    (``_Run.on_composite``) whatever backend runs it, for the run of the calling thread; calls from a
+    thread without a profile pass through uncounted. Safe with profiles in several threads and nested in
+    one (each adds what it needs); the originals are back when the last one ends."""
     previous = getattr(_ACTIVE, "run", None)
     _ACTIVE.run = run
     with _INSTALL_LOCK:
-        if _INSTALLED["profiles"] == 0:
-            _INSTALLED["originals"] = plan = _install_plan()
-            for namespace, name, _original, _own, wrapper in plan:
-                setattr(namespace, name, wrapper)
+        for name in run.composite_names - _INSTALLED["names"]:
+            if name not in COMPOSITE_RULES:
+                continue
+            for entry in _wrappers(name):
+                setattr(entry[0], name, entry[3])
+                _INSTALLED["entries"].append(entry)
+            _INSTALLED["names"].add(name)
         _INSTALLED["profiles"] += 1
     try:
         yield
@@ -423,27 +434,27 @@ def _composites(run: _Run):
         with _INSTALL_LOCK:
             _INSTALLED["profiles"] -= 1
             if _INSTALLED["profiles"] == 0:
-                for namespace, name, original, own, _wrapper in reversed(_INSTALLED["originals"]):
+                for namespace, name, original, _wrapper, own in reversed(_INSTALLED["entries"]):
                     if own:
                         setattr(namespace, name, original)
                     else:  # found through the namespace's __getattr__ (torch._VF): leave it so again
                         delattr(namespace, name)
-                _INSTALLED["originals"] = []
+                _INSTALLED["entries"], _INSTALLED["names"] = [], set()
 
 
-_PLAN: dict = {"entries": [], "key": None}  # the wrappers made for the last profile, and what they were made for
+_WRAPPERS: dict = {}  # name -> (its Composite, [(namespace, original, wrapper, own)]), made once
 
 
-def _install_plan() -> list:
-    """(namespace, name, original, whether the namespace holds it itself, wrapper) per wrapped function;
-    made again only when ``COMPOSITE_RULES`` or a wrapped function changed since the last profile."""
-    key = [(ns, name, composite, vars(ns).get(name)) for name, composite in COMPOSITE_RULES.items()
-           for ns in composite.namespaces]
-    if key != _PLAN["key"]:
-        _PLAN["entries"] = [(ns, name, getattr(ns, name), own is not None,
-                             _counted(name, composite, getattr(ns, name))) for ns, name, composite, own in key]
-        _PLAN["key"] = key
-    return _PLAN["entries"]
+def _wrappers(name: str) -> list:
+    """(namespace, name, original, wrapper, whether the namespace holds the original itself) for each
+    namespace of composite ``name``; made again only when its rule or a wrapped function changed."""
+    composite = COMPOSITE_RULES[name]
+    cached = _WRAPPERS.get(name)
+    if cached is None or cached[0] is not composite or any(
+            (vars(ns).get(name) is not original) if own else (name in vars(ns)) for ns, original, _, own in cached[1]):
+        cached = _WRAPPERS[name] = (composite, [(ns, getattr(ns, name), _counted(name, composite, getattr(ns, name)),
+                                                 name in vars(ns)) for ns in composite.namespaces])
+    return [(ns, name, original, wrapper, own) for ns, original, wrapper, own in cached[1]]
 
 
 def _counted(name: str, composite, original):
@@ -495,7 +506,10 @@ def _install_hooks(modules, run: _Run) -> list:
     entries = {}
     for name, module in modules:
         is_neuron = isinstance(module, run.neuron_classes)
-        entries[id(module)] = (name, NEURON if is_neuron else QUIET if type(module) in QUIET_MODULES else PLAIN)
+        calls = QUIET_MODULES.get(type(module))
+        entries[id(module)] = (name, NEURON if is_neuron else QUIET if calls is not None else PLAIN)
+        if calls is not None:
+            run.composite_names.update(calls)
         if is_neuron and any(p.dim() >= 2 for p in module.parameters()):
             run.warn(f"neuron '{name}' ({type(module).__name__}) holds weights (e.g. a recurrent connection); "
                      "ops inside a neuron are its membrane update, so their MACs/synops are not counted")

@@ -175,24 +175,35 @@ def _lookup(ctx, args, kwargs, out):
 RNN_STEP_ELEMENTWISE = {4: 13, 3: 10, 1: 2}
 
 
-def _recurrent_counts(ctx, x, w_ih, w_hh, hidden: int, proj_macs_per_token: int = 0):
-    """One layer and direction of a recurrent net run by one kernel over all its tokens.
-
-    With ``tokens`` = T x B (or the packed length: x is [T, B, I], [B, T, I] or [sum(batch_sizes), I]),
-    G*H = rows of W_ih, I = columns of W_ih, R = columns of W_hh (H, or proj_size):
+def _rnn_layer(tokens: int, w_ih, w_hh, hidden: int, proj_macs_per_token: int, input_events: int | None) -> dict:
+    """One layer and direction of a recurrent net run by one kernel over all its ``tokens`` (T x B, or
+    the packed length). G*H = rows of W_ih, I = columns of W_ih, R = columns of W_hh (H, or proj_size):
     dense_macs = tokens * G*H * (I + R) + tokens * proj_macs_per_token (bias excluded);
     elementwise_ops = tokens * H * RNN_STEP_ELEMENTWISE[G]. The input projection of an event input
-    is synops (events x G*H); the recurrent product is on the real-valued state, always macs."""
+    (``input_events`` events; None: real-valued) is synops (events x G*H); the recurrent product is on
+    the real-valued state, always macs."""
     gh, n_in = w_ih.shape[0], w_ih.shape[1]
-    tokens = x.numel() // n_in
     recurrent = tokens * (gh * w_hh.shape[1] + proj_macs_per_token)
     dense_in = tokens * gh * n_in
     counts = {"dense_macs": dense_in + recurrent,
               "elementwise_ops": tokens * hidden * RNN_STEP_ELEMENTWISE[gh // hidden]}
+    if input_events is None:
+        counts["macs"] = dense_in + recurrent
+    else:
+        counts["macs"], counts["synops"] = recurrent, input_events * gh
+    return counts
+
+
+def _events_of(ctx, x) -> tuple[str, int | None]:
+    """The branch of an op reading ``x``, and its events (None when ``x`` is real-valued)."""
     events = ctx.spike(x)
-    if events is None:
-        return "ann", {**counts, "macs": dense_in + recurrent}
-    return "snn", {**counts, "macs": recurrent, "synops": _total(ctx, events) * gh}
+    return ("ann", None) if events is None else ("snn", _total(ctx, events))
+
+
+def _recurrent_counts(ctx, x, w_ih, w_hh, hidden: int):
+    """One layer and direction (``_rnn_layer``) over x [T, B, I], [B, T, I], [sum(batch_sizes), I] or [B, I]."""
+    branch, events = _events_of(ctx, x)
+    return branch, _rnn_layer(x.numel() // w_ih.shape[1], w_ih, w_hh, hidden, 0, events)
 
 
 def _mkldnn_rnn_layer(ctx, args, kwargs, out):
@@ -202,19 +213,18 @@ def _mkldnn_rnn_layer(ctx, args, kwargs, out):
 
 
 def _fused_rnn(ctx, x, weights, stride: int, hidden: int, proj: int, layers: int, directions: int):
-    """All layers and directions of a cuDNN/MIOpen RNN; ``weights`` holds, per layer and direction,
-    ``stride`` tensors [w_ih, w_hh, (b_ih, b_hh), (w_hr)]. Layers above the first read the
+    """All layers and directions of a recurrent net (``_rnn_layer`` each); ``weights`` holds, per layer and
+    direction, ``stride`` tensors [w_ih, w_hh, (b_ih, b_hh), (w_hr)]. Layers above the first read the
     real-valued outputs of the layer below."""
-    branches, total = [], {}
+    branch, events = _events_of(ctx, x)
+    tokens = x.numel() // weights[0].shape[1]
+    total: dict = {}
     for i in range(layers * directions):
-        group = weights[i * stride:(i + 1) * stride]
-        w_ih, w_hh = group[0], group[1]
-        layer_in = x if i < directions else torch.empty((x.numel() // x.shape[-1], w_ih.shape[1]), device="meta")
-        branch, counts = _recurrent_counts(ctx, layer_in, w_ih, w_hh, hidden, proj * hidden if proj else 0)
-        branches.append(branch)
+        counts = _rnn_layer(tokens, weights[i * stride], weights[i * stride + 1], hidden, proj * hidden,
+                            events if i < directions else None)
         for key, value in counts.items():
             total[key] = total.get(key, 0) + value
-    return ("snn" if "snn" in branches else "ann"), total
+    return branch, total
 
 
 def _cudnn_rnn(ctx, args, kwargs, out):
@@ -387,8 +397,9 @@ FREE_OPS = frozenset(overloads([
 # and results (what a fused kernel reads and writes; no intermediate). Calls that look the function
 # up in these namespaces at call time are counted this way: ``F.scaled_dot_product_attention`` (and
 # nn.MultiheadAttention's unfused path), and ``torch._VF``'s recurrent functions, which nn.RNN, nn.LSTM,
-# nn.GRU and their cells call. A reference taken before the profile started (``from
-# torch.nn.functional import scaled_dot_product_attention``) reaches the dispatch level, where the
+# nn.GRU and their cells call (wrapped while a model holding such a module is profiled: QUIET_MODULES).
+# A reference taken before the profile started (``from torch.nn.functional import
+# scaled_dot_product_attention``) reaches the dispatch level, where the
 # fused kernels (SDPA_OPS, mkldnn_rnn_layer, _cudnn_rnn, ...) have rules with the same arithmetic, and
 # only SDPA's math fallback (e.g. 3-D inputs on CPU) cannot be told apart: it makes the profile again
 # under a TorchFunctionMode (engine.py).
@@ -455,8 +466,12 @@ COMPOSITE_RULES = {
 # one composite call (counted by its rule above) plus plumbing that does no arithmetic (initial states,
 # permutations of a packed batch), so the module runs with the counting mode off and its composite call
 # is still counted; its plumbing ops are not dispatched to Python (about 10 us each on a CPU).
-QUIET_MODULES = frozenset({torch.nn.RNN, torch.nn.LSTM, torch.nn.GRU, torch.nn.RNNCell, torch.nn.LSTMCell,
-                           torch.nn.GRUCell})
+# type -> the composites its forward may call, wrapped only while a model holding such a module is profiled
+# (a direct call of ``torch._VF.lstm`` elsewhere reaches the fused kernels' rules: the same arithmetic).
+QUIET_MODULES = {torch.nn.LSTM: ("lstm",), torch.nn.GRU: ("gru",), torch.nn.RNN: ("rnn_tanh", "rnn_relu"),
+                 torch.nn.LSTMCell: ("lstm_cell",), torch.nn.GRUCell: ("gru_cell",),
+                 torch.nn.RNNCell: ("rnn_tanh_cell", "rnn_relu_cell")}
+ALWAYS_COMPOSITES = frozenset(COMPOSITE_RULES) - {name for names in QUIET_MODULES.values() for name in names}
 
 
 # Modules whose fast path the dispatch mode cannot count, switched off while a profile runs (the
