@@ -1,20 +1,59 @@
-"""Turn the raw records of a run into a Profile: credit each record to every module on its stack."""
+"""Turn the raw records of a run into a Profile: credit each record to every module on its stack.
+
+A record's module stack is the nesting of module calls when it was made (a module called by another
+module that is not its parent still counts under its caller). Every module on the stack is credited
+(inclusive counts), once per occurrence; the last one also owns it (own counts). Rows are summed per
+stack first and then carried up the stacks, so each credit is one list addition per distinct stack
+prefix rather than one per record and module.
+"""
 
 from __future__ import annotations
 
-from ashbench.profiler.counts import OP_FIELDS, add_into, empty_counts
-from ashbench.profiler.result import LayerRecord, Profile, merge_branch
+from ashbench.profiler.counts import ADDITIVE_FIELDS, NEURON_FIELDS, OP_FIELDS, empty_counts
+from ashbench.profiler.result import LayerRecord, Profile
+
+ROW_FIELDS = OP_FIELDS + NEURON_FIELDS  # the columns of a summed row
+_ELEMENTWISE = OP_FIELDS.index("elementwise_ops")
+_NO_NEURON_FIELDS = [0] * len(NEURON_FIELDS)
 
 
-def _layer_table(modules, neuron_classes) -> dict[str, LayerRecord]:
-    """One record per module of ``named_modules()`` (``modules``), root first."""
-    params = _subtree_params(modules)
-    table = {}
-    for name, module in modules:
-        depth = 0 if name == "" else name.count(".") + 1
-        table[name] = LayerRecord(name, type(module).__name__, depth, params[id(module)],
-                                  isinstance(module, neuron_classes))
-    return table
+def _add(a: list, b: list) -> list:
+    return [x + y for x, y in zip(a, b)]
+
+
+def _add_steps(a: tuple, b: tuple) -> tuple:
+    """(spikes per step, units per step) + the same, step by step, the shorter padded with zeros."""
+    (spikes, units), (more_spikes, more_units) = (a, b) if len(a[0]) >= len(b[0]) else (b, a)
+    spikes, units = spikes[:], units[:]
+    for t, (s, u) in enumerate(zip(more_spikes, more_units)):
+        spikes[t] += s
+        units[t] += u
+    return spikes, units
+
+
+def _union(a: set, b: set) -> set:
+    return a | b
+
+
+def _summed(sums: dict, key, value, add=_add) -> None:
+    found = sums.get(key)
+    sums[key] = value if found is None else add(found, value)
+
+
+def up_the_stacks(rows: dict, add=_add) -> dict:
+    """name -> the sum (``add``), over every stack and every position on it where the name occurs, of
+    the rows of that stack and of every stack extending it: what ``for name in stack: total[name] +=
+    row`` gives over all (stack, row) pairs, with the rows first carried from each stack to its prefix."""
+    levels: dict[int, dict] = {}
+    for stack, row in rows.items():
+        levels.setdefault(len(stack), {})[stack] = row
+    inclusive: dict = {}
+    for n in range(max(levels, default=0), 0, -1):
+        parents = levels.setdefault(n - 1, {})
+        for stack, row in levels.get(n, {}).items():
+            _summed(inclusive, stack[-1], row, add)
+            _summed(parents, stack[:-1], row, add)
+    return inclusive
 
 
 def _subtree_params(modules) -> dict[int, int]:
@@ -67,22 +106,9 @@ def _shared_subtree_params(modules) -> dict[int, int]:
     return {id(module): sum(params_of(module).values()) for _, module in modules}
 
 
-def _op_records(run, layers, totals, branches, by_op) -> None:
-    for (stack, op, branch), row in run.records.items():
-        counts = dict(zip(OP_FIELDS, row[:-1]))
-        add_into(totals, counts)
-        merge_branch(branches, branch, counts)
-        add_into(by_op.setdefault(op, {"calls": 0, **dict.fromkeys(OP_FIELDS, 0)}), {**counts, "calls": row[-1]})
-        for name in stack:
-            layers[name].branches.add(branch)
-            add_into(layers[name].counts, counts)
-        owner = layers[stack[-1] if stack else ""]
-        add_into(owner.own, counts)
-        add_into(owner.own_elementwise, {branch: counts["elementwise_ops"]})
-
-
-def _neuron_counts(stats) -> dict:
-    return {
+def _neuron_row(stats) -> list:
+    """The ROW_FIELDS of one neuron module's counts (its spikes and updates, bytes in and out)."""
+    counts = {
         "neuron_updates": stats.updates,
         "spikes": sum(stats.spikes_per_step),
         "membrane_read_bytes": stats.updates * stats.membrane_bytes_per_update,
@@ -90,33 +116,62 @@ def _neuron_counts(stats) -> dict:
         "activation_read_bytes": stats.input_bytes,
         "activation_write_bytes": stats.output_bytes,
     }
+    return [counts.get(name, 0) for name in ROW_FIELDS]
 
 
-def _neuron_records(run, layers, totals, branches, steps) -> None:
-    for name, stats in run.neurons.items():
-        counts = _neuron_counts(stats)
-        add_into(totals, counts)
-        merge_branch(branches, "neuron", counts)
-        steps.add_steps(stats.spikes_per_step, stats.units_per_step)
-        for ancestor in run.neuron_stacks[name] + (name,):
-            layers[ancestor].add_steps(stats.spikes_per_step, stats.units_per_step)
-            add_into(layers[ancestor].counts, counts)
-        add_into(layers[name].own, counts)
+def _counts(row: list | None) -> dict:
+    """The counts of a row (ADDITIVE_FIELDS: ROW_FIELDS, then 'neurons', derived later); zeros for None."""
+    return empty_counts() if row is None else dict(zip(ADDITIVE_FIELDS, [*row, 0]))
+
+
+class _Sums:
+    """The run's records and neurons summed per module stack, per owning module, per branch and per op."""
+
+    def __init__(self, run):
+        self.stacks, self.branches_of, self.steps = {}, {}, {}  # per stack: row, set of branches, steps
+        self.own, self.own_elementwise, self.branches, self.by_op = {}, {}, {}, {}
+        for (stack, op, branch), row in run.records.items():
+            full = row[:-1] + _NO_NEURON_FIELDS
+            _summed(self.stacks, stack, full)
+            _summed(self.branches_of, stack, {branch}, _union)
+            owner = stack[-1] if stack else ""
+            _summed(self.own, owner, full)
+            split = self.own_elementwise.setdefault(owner, {})
+            split[branch] = split.get(branch, 0) + row[_ELEMENTWISE]
+            _summed(self.branches, branch, full)
+            _summed(self.by_op, op, row)
+        for name, stats in run.neurons.items():
+            full, stack = _neuron_row(stats), run.neuron_stacks[name] + (name,)
+            _summed(self.stacks, stack, full)
+            _summed(self.own, name, full)
+            _summed(self.branches, "neuron", full)
+            steps = (stats.spikes_per_step, [stats.units_per_step] * len(stats.spikes_per_step))
+            _summed(self.steps, stack, steps, _add_steps)
 
 
 def build_profile(modules, run, model_name, batch, layout, spikes, input_t) -> Profile:
     """``modules``: the model's ``named_modules()``."""
-    layers = _layer_table(modules, run.neuron_classes)
-    totals, branches, by_op = empty_counts(), {}, {}
-    steps = LayerRecord("", "", 0)
-    _op_records(run, layers, totals, branches, by_op)
-    _neuron_records(run, layers, totals, branches, steps)
+    sums = _Sums(run)
+    inclusive, branches_of = up_the_stacks(sums.stacks), up_the_stacks(sums.branches_of, _union)
+    steps_of = up_the_stacks(sums.steps, _add_steps)
+    params = _subtree_params(modules)
+    layers = []
+    for name, module in modules:
+        row, branches = inclusive.get(name), branches_of.get(name, set())
+        if name != "" and not branches and not (row and any(row)):
+            continue  # did not run
+        spikes_t, units_t = steps_of.get(name, ([], []))
+        layers.append(LayerRecord(name, type(module).__name__, 0 if name == "" else name.count(".") + 1,
+                                  params[id(module)], isinstance(module, run.neuron_classes), _counts(row),
+                                  branches, spikes_t, units_t, _counts(sums.own.get(name)),
+                                  sums.own_elementwise.get(name, {})))
+    totals = _counts([sum(column) for column in zip(*sums.branches.values())]) if sums.branches else empty_counts()
+    by_op = {op: {"calls": row[-1], **dict(zip(OP_FIELDS, row))} for op, row in sums.by_op.items()}
     unsupported = [{"op": op, "module": module, "calls": calls}
                    for (op, module), calls in sorted(run.unsupported.items())]
-    return Profile(model_name, batch, layout, spikes, [r for r in layers.values() if _ran(r)], totals, branches,
-                   by_op, unsupported, steps.spikes_per_step, steps.units_per_step,
-                   layers[""].params, input_t, list(run.warnings))
-
-
-def _ran(record: LayerRecord) -> bool:
-    return record.name == "" or any(record.counts.values()) or bool(record.branches)
+    all_steps = ([], [])
+    for steps in sums.steps.values():
+        all_steps = _add_steps(all_steps, steps)
+    return Profile(model_name, batch, layout, spikes, layers, totals,
+                   {branch: _counts(row) for branch, row in sums.branches.items()}, by_op, unsupported,
+                   all_steps[0], all_steps[1], params[id(modules[0][1])], input_t, list(run.warnings))

@@ -45,9 +45,3 @@ BRANCHES = ("ann", "snn", "neuron")
 
 def empty_counts() -> dict[str, int]:
     return dict.fromkeys(ADDITIVE_FIELDS, 0)
-
-
-def add_into(target: dict, source: dict) -> None:
-    """target[k] += source[k] for every additive field present in source."""
-    for key, value in source.items():
-        target[key] = target.get(key, 0) + value

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ashbench.profiler.counts import ADDITIVE_FIELDS, BRANCHES, add_into, empty_counts
+from ashbench.profiler.counts import ADDITIVE_FIELDS, BRANCHES, empty_counts
 
 
 def per_sample(value: int, batch_size: int):
@@ -18,7 +18,7 @@ def per_sample(value: int, batch_size: int):
     return value // batch_size if value % batch_size == 0 else value / batch_size
 
 
-@dataclass
+@dataclass(slots=True)
 class LayerRecord:
     """Raw counts of one module (its own work plus that of all its descendants)."""
 
@@ -33,14 +33,6 @@ class LayerRecord:
     units_per_step: list = field(default_factory=list)
     own: dict = field(default_factory=empty_counts)
     own_elementwise: dict = field(default_factory=dict)
-
-    def add_steps(self, spikes: list, units: int) -> None:
-        for t, s in enumerate(spikes):
-            if t == len(self.spikes_per_step):
-                self.spikes_per_step.append(0)
-                self.units_per_step.append(0)
-            self.spikes_per_step[t] += s
-            self.units_per_step[t] += units
 
     @property
     def branch(self) -> str:
@@ -135,7 +127,3 @@ class Profile:
             "unsupported_ops": list(self.unsupported_ops),
             "warnings": list(self.warnings),
         }
-
-
-def merge_branch(branches_raw: dict, branch: str, counts: dict) -> None:
-    add_into(branches_raw.setdefault(branch, empty_counts()), counts)
