@@ -275,3 +275,60 @@ def test_counts_identical_when_every_neuron_output_is_counted_at_once(monkeypatc
     monkeypatch.setattr(engine, "PENDING_BYTES", 0)
     at_once = profile(SingleStepLoop(_spiking_net(neuron.LIFNode)), x, layout="TB").to_dict()
     assert deferred["totals"]["spikes"] > 0 and deferred == at_once
+
+
+# -- whose state a profile resets: the frameworks the model holds, declared neurons, never an ANN's --------
+class _CountsResets(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.resets = 0
+        self.fc = nn.Linear(3, 2)
+
+    def reset(self):
+        self.resets += 1
+
+    def forward(self, x):
+        return self.fc(x)
+
+
+class _Fires(_CountsResets):
+    """A declared neuron of no framework: spikes where its input is above 0."""
+
+    def forward(self, x):
+        return (x > 0).float()
+
+
+def test_an_ann_module_with_a_reset_method_is_not_reset():
+    # spikingjelly's reset_net would call any reset() (which may re-initialise weights); an ANN holds no
+    # framework's module, so nothing is reset
+    model = nn.Sequential(_CountsResets(), nn.ReLU())
+    profile(model, torch.rand(4, 3))
+    assert model[0].resets == 0
+
+
+def test_a_declared_neuron_is_reset_before_and_after_the_profile():
+    model = nn.Sequential(nn.Linear(3, 3), _Fires())
+    t = profile(model, torch.rand(4, 3), neuron_classes=(_Fires,)).totals
+    assert model[1].resets == 2 and t["neuron_updates"] == 3  # 3 neurons, one step (per sample)
+
+
+def test_a_spikingjelly_memory_module_that_is_no_neuron_is_reset():
+    from spikingjelly.activation_based import base
+
+    class Accumulates(base.MemoryModule):
+        def __init__(self):
+            super().__init__()
+            self.register_memory("total", 0.0)
+            self.resets = 0
+
+        def reset(self):
+            self.resets += 1
+            super().reset()
+
+        def forward(self, x):
+            self.total = self.total + x
+            return self.total
+
+    model = nn.Sequential(nn.Linear(3, 3), Accumulates())
+    profile(model, torch.rand(4, 3))
+    assert model[1].resets == 2 and model[1].total == 0.0  # reset before and after: its state is cleared

@@ -39,26 +39,13 @@ from ashbench.profiler import frameworks  # noqa: F401  (registers snnTorch, Nor
 from ashbench.profiler.aggregate import build_profile
 from ashbench.profiler.counts import OP_FIELDS
 from ashbench.profiler.inputs import resolve_batch
-from ashbench.profiler.neurons import (
-    NeuronStats,
-    framework_of,
-    installed_frameworks,
-    neuron_types,
-    record_input,
-    record_output,
-    reset_neurons,
-)
+from ashbench.profiler.neurons import NeuronStats, framework_of, record_input, record_output, reset_neurons
 from ashbench.profiler.provenance import event_rule
 from ashbench.profiler.result import Profile
-from ashbench.profiler.rules import (
-    ALWAYS_COMPOSITES,
-    COMPOSITE_RULES,
-    QUIET_MODULES,
-    UNCOUNTABLE_FAST_PATHS,
-    classify,
-)
+from ashbench.profiler.rules import COMPOSITE_RULES, classify
 from ashbench.profiler.spikes import parse_semantics
 from ashbench.profiler.tracking import NOW, SpikeTracker, _flat, tensors_of
+from ashbench.profiler.walk import NEURON, ModelWalk
 
 # func -> (handler / 'free' / None, name in reports, event rule without counts, event rule with counts,
 # whether it writes to an argument): what an aten op overload is, looked up once per process
@@ -78,12 +65,6 @@ def _op_info(func) -> tuple:
 def _writes_argument(func) -> bool:
     schema = getattr(func, "_schema", None)
     return bool(getattr(schema, "is_mutable", True))  # unknown: assume it may write
-
-
-# How a module's forward is counted: op by op (PLAIN); whole, from its input and output spikes, with the
-# counting mode off (NEURON); with the counting mode off but its composite calls counted (QUIET:
-# ``rules.QUIET_MODULES``, e.g. nn.LSTM, whose ops besides its ``_VF.lstm`` call do no arithmetic).
-PLAIN, NEURON, QUIET = 0, 1, 2
 
 
 class RuleFailure(Exception):
@@ -113,8 +94,7 @@ _UNWRAPPED_MARKER = getattr(getattr(torch.ops.aten, "_safe_softmax", None), "def
 class _Run:
     """Mutable state of one counted forward pass."""
 
-    def __init__(self, model, semantics, strict: bool, extra_neuron_types=(), modules=None,
-                 function_mode: bool = False, defer: bool = True):
+    def __init__(self, walk: ModelWalk, semantics, strict: bool, function_mode: bool = False, defer: bool = True):
         self.strict = strict
         self.function_mode = function_mode  # composites caught by a TorchFunctionMode (the fallback)
         self.defer = defer  # count ops and neuron outputs at the next flush (``flush_pending``), not as they come
@@ -124,9 +104,8 @@ class _Run:
         self.semantics = semantics
         self.sums_carry_events = semantics.kind in ("auto", "multi")  # a sum of spikes is a count of events
         self._event_slot = 3 if self.sums_carry_events else 2  # which event rule of _op_info applies
-        self.extra_neuron_types = tuple(extra_neuron_types)
-        self.installed = installed_frameworks()  # [(NeuronFramework, its classes)], read once per run
-        self.neuron_classes = neuron_types(self.installed) + self.extra_neuron_types
+        self.walk = walk
+        self.neuron_classes = walk.neuron_classes
         self.stack: list[str] = []
         self.stack_key: tuple = ()
         self.absorb_depth = 0  # > 0 inside a neuron or a counted composite op
@@ -137,11 +116,9 @@ class _Run:
         self.neurons: dict[str, NeuronStats] = {}
         self.neuron_stacks: dict[str, tuple] = {}
         self.unsupported: dict[tuple, int] = defaultdict(int)
-        self.warnings: list[str] = []
+        self.warnings: list[str] = list(walk.warnings)
         self.frameworks: dict[int, tuple] = {}  # id(neuron module) -> (its NeuronFramework, time axis)
-        self.composite_names = set(ALWAYS_COMPOSITES)  # the composites to wrap (with those of quiet modules)
-        modules = list(model.named_modules()) if modules is None else modules
-        self.tracker = SpikeTracker(semantics, _weights(modules))
+        self.tracker = SpikeTracker(semantics, walk.weights)
 
     # -- module tracking -------------------------------------------------------------------
     def push(self, name: str, kind: int) -> None:
@@ -188,7 +165,7 @@ class _Run:
         """Count one neuron call; runs while the counting modes are still suspended."""
         entry = self.frameworks.get(id(module))
         if entry is None:  # the module's framework and time axis, looked up once per profile
-            framework = framework_of(module, self.extra_neuron_types, self.installed)
+            framework = framework_of(module, self.walk.extra_neuron_types, self.walk.installed)
             axis = framework.time_axis(module) if framework is not None else None
             entry = self.frameworks[id(module)] = (framework, axis)
         framework, axis = entry
@@ -412,14 +389,14 @@ _INSTALLED: dict = {"profiles": 0, "names": set(), "entries": []}
 @contextmanager
 def _composites(run: _Run):
     """While the forward runs, the functions of ``rules.COMPOSITE_RULES`` this model may call
-    (``run.composite_names``) are, in their namespaces, wrappers that count a call as one op
+    (``ModelWalk.composite_names``) are, in their namespaces, wrappers that count a call as one op
     (``_Run.on_composite``) whatever backend runs it, for the run of the calling thread; calls from a
     thread without a profile pass through uncounted. Safe with profiles in several threads and nested in
     one (each adds what it needs); the originals are back when the last one ends."""
     previous = getattr(_ACTIVE, "run", None)
     _ACTIVE.run = run
     with _INSTALL_LOCK:
-        for name in run.composite_names - _INSTALLED["names"]:
+        for name in run.walk.composite_names - _INSTALLED["names"]:
             if name not in COMPOSITE_RULES:
                 continue
             for entry in _wrappers(name):
@@ -473,48 +450,24 @@ def _counted(name: str, composite, original):
 
 
 @contextmanager
-def _plain_paths(modules):
-    """Switch off the fast paths the dispatch mode cannot count (``rules.UNCOUNTABLE_FAST_PATHS``)
-    on this model's modules for the forward; restore the attributes after it."""
-    changed = []
+def _plain_paths(fast_paths: list):
+    """Switch off the fast paths the dispatch mode cannot count (``ModelWalk.fast_paths``: module,
+    attribute) for the forward; restore the attributes after it."""
     try:
-        for _, module in modules:
-            for cls, attribute in UNCOUNTABLE_FAST_PATHS:
-                if isinstance(module, cls) and getattr(module, attribute, False):
-                    setattr(module, attribute, False)
-                    changed.append((module, attribute))
+        for module, attribute in fast_paths:
+            setattr(module, attribute, False)
         yield
     finally:
-        for module, attribute in changed:
+        for module, attribute in fast_paths:
             setattr(module, attribute, True)
 
 
-def _weights(modules) -> list:
-    """The parameters and buffers of the modules of ``named_modules()`` (``model.parameters()`` and
-    ``model.buffers()``, read in the one walk of the module tree that a profile makes)."""
-    found = []
-    for _, module in modules:
-        found.extend(p for p in module._parameters.values() if p is not None)
-        found.extend(b for b in module._buffers.values() if b is not None)
-    return found
-
-
-def _install_hooks(modules, run: _Run) -> list:
+def _install_hooks(run: _Run) -> list:
     """Module tracking through global module hooks (filtered to this model's modules by id):
     nothing is attached to the model's own modules, so PyTorch's checks for attached hooks (the
     fused path of nn.TransformerEncoderLayer) see a plain model."""
-    entries = {}
-    for name, module in modules:
-        is_neuron = isinstance(module, run.neuron_classes)
-        calls = QUIET_MODULES.get(type(module))
-        entries[id(module)] = (name, NEURON if is_neuron else QUIET if calls is not None else PLAIN)
-        if calls is not None:
-            run.composite_names.update(calls)
-        if is_neuron and any(p.dim() >= 2 for p in module.parameters()):
-            run.warn(f"neuron '{name}' ({type(module).__name__}) holds weights (e.g. a recurrent connection); "
-                     "ops inside a neuron are its membrane update, so their MACs/synops are not counted")
-    return [register_module_forward_pre_hook(_pre_hook(run, entries)),
-            register_module_forward_hook(_post_hook(run, entries), with_kwargs=True)]
+    return [register_module_forward_pre_hook(_pre_hook(run, run.walk.kinds)),
+            register_module_forward_hook(_post_hook(run, run.walk.kinds), with_kwargs=True)]
 
 
 def _pre_hook(run: _Run, modules: dict):
@@ -546,10 +499,10 @@ def _post_hook(run: _Run, modules: dict):
     return hook
 
 
-def reset_state(model, installed: list | None = None) -> None:
-    """Reset the neuron state of every framework, so a profile never depends on an earlier forward
-    (``installed``: ``neurons.installed_frameworks()``, read again when not given)."""
-    reset_neurons(model, installed)
+def reset_state(model) -> None:
+    """Reset the neuron state of every installed framework in ``model`` (a profile resets only those whose
+    modules the model holds: ``walk.ModelWalk.reset``)."""
+    reset_neurons(model)
 
 
 def profile(model, inputs, *, layout: str = "B", batch_size: int | None = None, spikes: str = "auto",
@@ -568,13 +521,13 @@ def profile(model, inputs, *, layout: str = "B", batch_size: int | None = None, 
     semantics = parse_semantics(spikes)
     args = tuple(inputs) if isinstance(inputs, (tuple, list)) else (inputs,)
     batch, input_t = resolve_batch(args, layout, batch_size)
-    modules = list(model.named_modules())  # the one walk of the module tree
+    walk = ModelWalk(list(model.named_modules()), tuple(neuron_classes))  # the one walk of the module tree
     versions = [(t, t._version) for t in _flat(args) if torch.is_tensor(t)]  # a second run needs them unchanged
     options: dict = {}
     while True:  # at most three runs: each redo switches on one fallback for good (_Run.redo)
-        run = _Run(model, semantics, strict, neuron_classes, modules, **options)
+        run = _Run(walk, semantics, strict, **options)
         try:
-            _counted_forward(model, args, modules, run)
+            _counted_forward(model, args, run)
         except _Redo:
             pass
         if not run.redo:
@@ -590,14 +543,15 @@ def profile(model, inputs, *, layout: str = "B", batch_size: int | None = None, 
                          run, name or type(model).__name__, batch, layout, semantics.name, input_t)
 
 
-def _counted_forward(model, args: tuple, modules, run: _Run) -> _Run:
+def _counted_forward(model, args: tuple, run: _Run) -> _Run:
     """Run ``model(*args)`` once under the counting mode, from reset neuron state, into ``run``."""
     run.tracker.mark_inputs(_flat(args))
-    handles = _install_hooks(modules, run)
+    handles = _install_hooks(run)
     try:
-        reset_state(model, run.installed)
+        run.walk.reset(model)
         composites = _CompositeMode(run) if run.function_mode else _composites(run)
-        with torch.no_grad(), _plain_paths(() if run.function_mode else modules), composites, _CountingMode(run):
+        fast_paths = [] if run.function_mode else run.walk.fast_paths
+        with torch.no_grad(), _plain_paths(fast_paths), composites, _CountingMode(run):
             try:
                 model(*args)
             finally:
@@ -610,7 +564,7 @@ def _counted_forward(model, args: tuple, modules, run: _Run) -> _Run:
     finally:
         for h in handles:
             h.remove()
-        reset_state(model, run.installed)
+        run.walk.reset(model)
     return run
 
 

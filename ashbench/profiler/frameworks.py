@@ -102,6 +102,12 @@ def _snntorch_time_axis(m) -> int | None:
     return 0 if _is(m, _SNNTORCH, "StateLeaky") else None
 
 
+def _snntorch_state_classes() -> tuple:
+    """Every SpikingNeuron (those it does not count as neurons keep a membrane too)."""
+    cls = _cls(_SNNTORCH, "SpikingNeuron")
+    return (cls,) if cls is not None else ()
+
+
 def _snntorch_reset(model) -> None:
     for m in _modules(model, _SNNTORCH, "SpikingNeuron"):
         if callable(getattr(m, "reset_mem", None)):
@@ -152,12 +158,19 @@ def _sinabs_time_axis(m) -> int | None:
     return None if _is(m, _SINABS, "SqueezeMixin") else 1
 
 
+def _sinabs_state_classes() -> tuple:
+    """Every StatefulLayer (ExpLeak and spike_fn=None layers keep state too)."""
+    cls = _cls(_SINABS, "StatefulLayer")
+    return (cls,) if cls is not None else ()
+
+
 def _sinabs_reset(model) -> None:
     for m in _modules(model, _SINABS, "StatefulLayer"):
         m.reset_states()
 
 
 NEURON_TYPES.register("snntorch", NeuronFramework(_snntorch_classes, time_axis=_snntorch_time_axis,
-                                                  reset=_snntorch_reset))
+                                                  reset=_snntorch_reset, state_classes=_snntorch_state_classes))
 NEURON_TYPES.register("norse", NeuronFramework(_norse_classes, time_axis=_norse_time_axis))
-NEURON_TYPES.register("sinabs", NeuronFramework(_sinabs_classes, time_axis=_sinabs_time_axis, reset=_sinabs_reset))
+NEURON_TYPES.register("sinabs", NeuronFramework(_sinabs_classes, time_axis=_sinabs_time_axis, reset=_sinabs_reset,
+                                                state_classes=_sinabs_state_classes))

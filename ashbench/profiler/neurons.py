@@ -11,6 +11,7 @@ every call is one time step, the k-th call of the module being step k).
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -45,12 +46,18 @@ class NeuronFramework:
     ``classes()``: its neuron base classes (an empty tuple when it is not installed);
     ``spikes(out)``: the spike tensor of a neuron forward's output (None: the call emitted none);
     ``time_axis(module)``: the axis of time steps in that tensor, None for one step per call;
-    ``reset(model)``: clears the neuron state of a whole model (before and after a profile)."""
+    ``reset(model)``: clears the neuron state of a whole model (before and after a profile of a model
+    holding a module of ``state_classes()``, by default its neuron classes)."""
 
     classes: Callable[[], tuple]
     spikes: Callable[[Any], torch.Tensor | None] = first_tensor
     time_axis: Callable[[Any], int | None] = step_mode_axis
     reset: Callable[[Any], None] = no_reset
+    state_classes: Callable[[], tuple] | None = None
+
+    def stateful(self) -> tuple:
+        """The classes of the modules whose state ``reset`` clears (empty when it is not installed)."""
+        return self.classes() if self.state_classes is None else self.state_classes()
 
 
 NEURON_TYPES: Registry[NeuronFramework] = Registry("neuron framework", InputError)
@@ -75,6 +82,12 @@ def _spikingjelly_classes() -> tuple[type, ...]:
     return _SPIKINGJELLY[0]
 
 
+def _spikingjelly_state_classes() -> tuple[type, ...]:
+    """Its neurons and every other module with state (``MemoryModule``), which ``reset_net`` clears."""
+    memory = getattr(sys.modules.get("spikingjelly.activation_based.base"), "MemoryModule", None)
+    return _spikingjelly_classes() + ((memory,) if isinstance(memory, type) else ())
+
+
 def _spikingjelly_reset(model) -> None:
     try:
         from spikingjelly.activation_based import functional
@@ -83,7 +96,8 @@ def _spikingjelly_reset(model) -> None:
     functional.reset_net(model)
 
 
-NEURON_TYPES.register("spikingjelly", NeuronFramework(_spikingjelly_classes, reset=_spikingjelly_reset))
+NEURON_TYPES.register("spikingjelly", NeuronFramework(_spikingjelly_classes, reset=_spikingjelly_reset,
+                                                      state_classes=_spikingjelly_state_classes))
 
 
 def installed_frameworks() -> list[tuple[NeuronFramework, tuple]]:
