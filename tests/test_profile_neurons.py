@@ -332,3 +332,47 @@ def test_a_spikingjelly_memory_module_that_is_no_neuron_is_reset():
     model = nn.Sequential(nn.Linear(3, 3), Accumulates())
     profile(model, torch.rand(4, 3))
     assert model[1].resets == 2 and model[1].total == 0.0  # reset before and after: its state is cleared
+
+
+class _Bursts(nn.Module):
+    """A declared multi-spike neuron: floor(2x) events, 0 to 2 per neuron for x in [0, 1.5)."""
+
+    def forward(self, x):
+        return torch.floor(2 * x)
+
+
+class _BurstLoop(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.neuron = _Bursts()
+
+    def forward(self, x):  # x [T, B, 4]: the neuron called once per step
+        return torch.stack([self.neuron(x[t]) for t in range(x.shape[0])])
+
+
+@pytest.mark.parametrize("pending_bytes", [None, 0])  # the outputs held and counted together / one by one
+def test_small_neuron_outputs_counted_together_equal_one_by_one(pending_bytes, monkeypatch):
+    # x = 0.7 everywhere except [t=1, b=0, 2] = 1.2: floor(1.4) = 1 event per neuron, and 2 at that one:
+    # 3 steps x 2 samples x 4 neurons = 24 updates, 24 + 1 = 25 events (12.5 per sample, 12 updates)
+    from ashbench.profiler import engine
+
+    if pending_bytes is not None:
+        monkeypatch.setattr(engine, "PENDING_BYTES", pending_bytes)
+    x = torch.full((3, 2, 4), 0.7)
+    x[1, 0, 2] = 1.2
+    p = profile(_BurstLoop(), x, layout="TB", neuron_classes=(_Bursts,))
+    assert (p.totals["spikes"], p.totals["neuron_updates"]) == (12.5, 12)
+    assert p.layer_rows()[1]["firing_rate_per_step"] == [1.0, 9 / 8, 1.0]  # step 1: 9 events, 8 neurons
+
+
+
+def test_binary_outputs_counted_together_equal_counted_alone(monkeypatch):
+    # two single-step neurons called 5 times each: two groups of 5 rows (widths 24 and 12) counted together
+    from ashbench.profiler import engine
+
+    torch.manual_seed(0)
+    x = torch.rand(5, 3, 6) * 2
+    together = profile(SingleStepLoop(_spiking_net(neuron.LIFNode)), x, layout="TB").to_dict()
+    monkeypatch.setattr(engine, "TOGETHER_ELEMENTS", 0)  # each output counted alone
+    alone = profile(SingleStepLoop(_spiking_net(neuron.LIFNode)), x, layout="TB").to_dict()
+    assert together["totals"]["spikes"] > 0 and together == alone

@@ -39,7 +39,14 @@ from ashbench.profiler import frameworks  # noqa: F401  (registers snnTorch, Nor
 from ashbench.profiler.aggregate import build_profile
 from ashbench.profiler.counts import OP_FIELDS
 from ashbench.profiler.inputs import resolve_batch
-from ashbench.profiler.neurons import NeuronStats, framework_of, record_input, record_output, reset_neurons
+from ashbench.profiler.neurons import (
+    NeuronStats,
+    framework_of,
+    neuron_steps,
+    record_input,
+    record_output,
+    reset_neurons,
+)
 from ashbench.profiler.provenance import event_rule
 from ashbench.profiler.result import Profile
 from ashbench.profiler.rules import COMPOSITE_RULES, classify
@@ -84,6 +91,7 @@ class _UnwrappedComposite(_Redo):
 # alive (their operands too, which were alive when they ran); past it they are counted at once.
 PENDING_BYTES = 64 << 20
 _OP, _NEURON = "op", "neuron"  # the kinds of pending items
+TOGETHER_ELEMENTS = 1 << 16  # neuron outputs up to this size are counted together at a flush (a copy each)
 
 
 # The op that only the math fallback of scaled_dot_product_attention runs (the softmax of its scores):
@@ -201,6 +209,7 @@ class _Run:
         which is made again counting everything as it comes."""
         pending, self.pending, self.pending_bytes = self.pending, [], 0
         tracker = self.tracker
+        counted = self._small_outputs_together(pending)
         try:
             for item in pending:
                 if item[0] is _OP:
@@ -216,9 +225,34 @@ class _Run:
                 if spikes._version != version:
                     self.redo["defer"] = False
                     raise _Redo(f"the output of neuron '{name}' was modified in place")
-                record_output(stats, module, spikes, self.semantics, name, axis)
+                record_output(stats, module, spikes, self.semantics, name, axis, counted.get(id(item)))
         finally:
             tracker.as_of = NOW
+
+    def _small_outputs_together(self, pending: list) -> dict:
+        """id(pending neuron item) -> its 0/1 events per step, for the small outputs (at most
+        ``TOGETHER_ELEMENTS``) unchanged since they were held, counted in one ``unit_events_per_row``
+        per row width: a few reductions instead of a few per call (each costs microseconds however small
+        its tensor). A group holding anything but 0/1 values is left to be checked and counted call by call."""
+        groups: dict = {}
+        for item in pending:
+            if item[0] is _NEURON:
+                _, (_stats, _module, spikes, _name, axis), version = item
+                if spikes._version == version and spikes.numel() <= TOGETHER_ELEMENTS:
+                    steps = neuron_steps(spikes, axis)
+                    groups.setdefault((steps.shape[1], steps.dtype, steps.device), []).append((id(item), steps))
+        counted = {}
+        for members in groups.values():
+            if len(members) < 2:
+                continue
+            per_row = self.semantics.unit_events_per_row(torch.cat([steps for _, steps in members]))
+            if per_row is None:
+                continue
+            start = 0
+            for key, steps in members:
+                counted[key] = per_row[start:start + steps.shape[0]]
+                start += steps.shape[0]
+        return counted
 
     def warn(self, message: str) -> None:
         """A condition the report must state (each message once)."""

@@ -161,14 +161,20 @@ def record_input(stats: NeuronStats, module, x: torch.Tensor) -> None:
     stats.input_bytes += x.numel() * x.element_size()
 
 
+def neuron_steps(out: torch.Tensor, time_axis: int | None) -> torch.Tensor:
+    """A neuron call's output as [time steps, neurons x batch]: one row per step (one row single-step)."""
+    return out.reshape(1, -1) if time_axis is None else out.movedim(time_axis, 0).reshape(out.shape[time_axis], -1)
+
+
 def record_output(stats: NeuronStats, module, out: torch.Tensor, semantics: SpikeSemantics, name: str,
-                  time_axis: int | None = None) -> None:
+                  time_axis: int | None = None, per_step: list | None = None) -> None:
     """The spikes of one neuron call, in call order (raises on non-spike output): events per step,
-    updates, output bytes."""
-    multi_step = time_axis is not None
-    steps = out.movedim(time_axis, 0).reshape(out.shape[time_axis], -1) if multi_step else out.reshape(1, -1)
-    first = 0 if multi_step else _calls_so_far(stats)
-    per_step = semantics.unit_events_per_row(steps)  # 0/1 (ternary: 0/±1) spikes: exact integer counts
+    updates, output bytes. ``per_step``: its 0/1 events per step when counted already (with other
+    calls' outputs: ``unit_events_per_row`` of their rows together)."""
+    steps = neuron_steps(out, time_axis)
+    first = 0 if time_axis is not None else _calls_so_far(stats)
+    if per_step is None:
+        per_step = semantics.unit_events_per_row(steps)  # 0/1 (ternary: 0/±1) spikes: exact integer counts
     if per_step is None:  # other values: checked against the semantics, then counted
         if semantics.bound(out) is None:
             raise SpikeSemanticsError(

@@ -35,8 +35,23 @@ class ModelWalk:
         stateful = [(fw, fw.stateful()) for fw, _ in self.installed]
         any_stateful = tuple(cls for _, classes in stateful for cls in classes)
         found, declared = set(), []
-        for name, module in modules:
-            self._classify(name, module)
+        for name, module in modules:  # one pass, every module: keep it lean
+            is_neuron = isinstance(module, self.neuron_classes)
+            calls = QUIET_MODULES.get(type(module))
+            self.kinds[id(module)] = (name, NEURON if is_neuron else PLAIN if calls is None else QUIET)
+            if calls is not None:
+                self.composite_names.update(calls)
+            if is_neuron and _holds_a_matrix(module):
+                self.warnings.append(f"neuron '{name}' ({type(module).__name__}) holds weights (e.g. a recurrent "
+                                     "connection); ops inside a neuron are its membrane update, so their "
+                                     "MACs/synops are not counted")
+            for cls, attribute in UNCOUNTABLE_FAST_PATHS:
+                if isinstance(module, cls) and getattr(module, attribute, False):
+                    self.fast_paths.append((module, attribute))
+            if module._parameters:
+                self.weights.extend(p for p in module._parameters.values() if p is not None)
+            if module._buffers:
+                self.weights.extend(b for b in module._buffers.values() if b is not None)
             if any_stateful and isinstance(module, any_stateful):
                 found.update(id(fw) for fw, classes in stateful if isinstance(module, classes))
             elif self.extra_neuron_types and isinstance(module, self.extra_neuron_types) \
@@ -45,25 +60,14 @@ class ModelWalk:
         self.present = [fw for fw, _ in stateful if id(fw) in found]  # the frameworks to reset
         self.declared = declared  # declared neurons of no framework, with a reset() of their own
 
-    def _classify(self, name: str, module) -> None:
-        is_neuron = isinstance(module, self.neuron_classes)
-        calls = QUIET_MODULES.get(type(module))
-        self.kinds[id(module)] = (name, NEURON if is_neuron else QUIET if calls is not None else PLAIN)
-        if calls is not None:
-            self.composite_names.update(calls)
-        if is_neuron and any(p.dim() >= 2 for p in module.parameters()):
-            self.warnings.append(f"neuron '{name}' ({type(module).__name__}) holds weights (e.g. a recurrent "
-                                 "connection); ops inside a neuron are its membrane update, so their MACs/synops "
-                                 "are not counted")
-        for cls, attribute in UNCOUNTABLE_FAST_PATHS:
-            if isinstance(module, cls) and getattr(module, attribute, False):
-                self.fast_paths.append((module, attribute))
-        self.weights.extend(p for p in module._parameters.values() if p is not None)
-        self.weights.extend(b for b in module._buffers.values() if b is not None)
-
     def reset(self, model) -> None:
         """Clear the neuron state the model holds (before and after a profile)."""
         for fw in self.present:
             fw.reset(model)
         for module in self.declared:
             module.reset()
+
+
+def _holds_a_matrix(module) -> bool:
+    """Whether ``module`` or a submodule holds a parameter of two or more dimensions (a weight matrix)."""
+    return any(p is not None and p.dim() >= 2 for m in module.modules() for p in m._parameters.values())
