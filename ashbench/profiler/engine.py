@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 
 import torch
 from torch.nn.modules.module import register_module_forward_hook, register_module_forward_pre_hook
@@ -420,28 +420,45 @@ _INSTALL_LOCK = threading.Lock()
 _INSTALLED: dict = {"profiles": 0, "names": set(), "entries": []}
 
 
-@contextmanager
-def _composites(run: _Run):
-    """While the forward runs, the functions of ``rules.COMPOSITE_RULES`` this model may call
-    (``ModelWalk.composite_names``) are, in their namespaces, wrappers that count a call as one op
-    (``_Run.on_composite``) whatever backend runs it, for the run of the calling thread; calls from a
-    thread without a profile pass through uncounted. Safe with profiles in several threads and nested in
-    one (each adds what it needs); the originals are back when the last one ends."""
-    previous = getattr(_ACTIVE, "run", None)
-    _ACTIVE.run = run
-    with _INSTALL_LOCK:
-        for name in run.walk.composite_names - _INSTALLED["names"]:
-            if name not in COMPOSITE_RULES:
-                continue
-            for entry in _wrappers(name):
-                setattr(entry[0], name, entry[3])
-                _INSTALLED["entries"].append(entry)
-            _INSTALLED["names"].add(name)
-        _INSTALLED["profiles"] += 1
-    try:
-        yield
-    finally:
-        _ACTIVE.run = previous
+class _Wrapped:
+    """For one forward: the fast paths the dispatch mode cannot count switched off (``ModelWalk.fast_paths``:
+    module, attribute; restored after), and the functions of ``rules.COMPOSITE_RULES`` this model may call
+    (``ModelWalk.composite_names``) replaced, in their namespaces, by wrappers that count a call as one op
+    (``_Run.on_composite``) whatever backend runs it, for the run of the calling thread; calls from a thread
+    without a profile pass through uncounted. Safe with profiles in several threads and nested in one (each
+    adds what it needs); the originals are back when the last one ends. Under the function-mode fallback
+    (``_CompositeMode``) neither is needed."""
+
+    __slots__ = ("run", "previous", "fast_paths")
+
+    def __init__(self, run: _Run):
+        self.run = run
+        self.fast_paths = [] if run.function_mode else run.walk.fast_paths
+
+    def __enter__(self):
+        for module, attribute in self.fast_paths:
+            setattr(module, attribute, False)
+        if self.run.function_mode:
+            return self
+        self.previous = getattr(_ACTIVE, "run", None)
+        _ACTIVE.run = self.run
+        with _INSTALL_LOCK:
+            for name in self.run.walk.composite_names - _INSTALLED["names"]:
+                if name not in COMPOSITE_RULES:
+                    continue
+                for entry in _wrappers(name):
+                    setattr(entry[0], name, entry[3])
+                    _INSTALLED["entries"].append(entry)
+                _INSTALLED["names"].add(name)
+            _INSTALLED["profiles"] += 1
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for module, attribute in self.fast_paths:
+            setattr(module, attribute, True)
+        if self.run.function_mode:
+            return
+        _ACTIVE.run = self.previous
         with _INSTALL_LOCK:
             _INSTALLED["profiles"] -= 1
             if _INSTALLED["profiles"] == 0:
@@ -481,19 +498,6 @@ def _counted(name: str, composite, original):
     counted.__doc__ = original.__doc__
     counted.composite = composite
     return counted
-
-
-@contextmanager
-def _plain_paths(fast_paths: list):
-    """Switch off the fast paths the dispatch mode cannot count (``ModelWalk.fast_paths``: module,
-    attribute) for the forward; restore the attributes after it."""
-    try:
-        for module, attribute in fast_paths:
-            setattr(module, attribute, False)
-        yield
-    finally:
-        for module, attribute in fast_paths:
-            setattr(module, attribute, True)
 
 
 def _install_hooks(run: _Run) -> list:
@@ -583,9 +587,8 @@ def _counted_forward(model, args: tuple, run: _Run) -> _Run:
     handles = _install_hooks(run)
     try:
         run.walk.reset(model)
-        composites = _CompositeMode(run) if run.function_mode else _composites(run)
-        fast_paths = [] if run.function_mode else run.walk.fast_paths
-        with torch.no_grad(), _plain_paths(fast_paths), composites, _CountingMode(run):
+        with torch.no_grad(), (_CompositeMode(run) if run.function_mode else _NO_CONTEXT), _Wrapped(run), \
+                _CountingMode(run):
             try:
                 model(*args)
             finally:

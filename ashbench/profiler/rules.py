@@ -104,7 +104,7 @@ class _RealFirst:
         self.semantics = ctx.semantics
 
     def spike(self, t):
-        return None if t.device.type == "meta" else self._ctx.spike(t)
+        return None if t.is_meta else self._ctx.spike(t)
 
 
 def _spiking(ctx, tensors) -> str:

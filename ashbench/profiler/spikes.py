@@ -158,8 +158,18 @@ def _chunked(flat: torch.Tensor, reduce) -> float:
     return sum(float(reduce(chunk)) for chunk in flat.split(FLOAT32_EXACT_LIMIT - 1))
 
 
+_PARSED: dict[str, SpikeSemantics] = {}  # spec -> its (immutable) semantics, parsed once
+
+
 def parse_semantics(spec: str) -> SpikeSemantics:
     """Parse 'auto', 'binary', 'ternary' or 'multi:N' (N >= 1). Raises InputError otherwise."""
+    found = _PARSED.get(spec) if isinstance(spec, str) else None
+    if found is None:
+        found = _PARSED[spec] = _parse(spec)
+    return found
+
+
+def _parse(spec: str) -> SpikeSemantics:
     if spec == "auto":
         return SpikeSemantics("auto", None)
     if spec in ("binary", "ternary"):

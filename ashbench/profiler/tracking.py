@@ -64,7 +64,7 @@ class SpikeTracker:
     def mark_inputs(self, tensors) -> None:
         """Mark the model's input tensors that obey the semantics' input rule."""
         for t in tensors:
-            if torch.is_tensor(t) and t.device.type != "meta" and not self.is_param(t):
+            if torch.is_tensor(t) and not t.is_meta and not self.is_param(t):
                 if self.semantics.is_input_spike(t):
                     self.mark(t)
                 else:  # nor 0/1 values (every semantics admits those): no need to look at it again
@@ -76,7 +76,7 @@ class SpikeTracker:
 
     def spike(self, t: torch.Tensor):
         """Event tensor of an event-holding activation ``t``; None for real values or parameters."""
-        if not torch.is_tensor(t) or t.device.type == "meta":
+        if not torch.is_tensor(t) or t.is_meta:
             return None
         if self.known_spike(t):
             return self.semantics.events(t)
