@@ -319,6 +319,18 @@ def test_conv_synops_exact_above_float32_integer_range():
     # below the range: 3 x 2 ones -> 6 events x 2 channels = 12
     assert conv_synops(torch.ones(3, 1, 1, 2), (2, 1, 1, 1), (3, 2, 1, 2), (1, 1), (0, 0), (1, 1), False, 1) == 12
 
+
+def test_conv_synops_exact_when_events_fit_float32_but_their_products_do_not():
+    # 3x3 input, 3x3 kernel, padding 1: fan-out 9 at the centre, 6 at an edge, 4 at a corner. The centre
+    # holds 2**22 + 1 events (a float32 integer), the 8 others one each: total 2**22 + 9 < 2**24, but
+    # (2**22 + 1) * 9 = 37,748,745 > 2**24 is odd, so a float32 matmul would round it:
+    # exact = 37,748,745 + 4 corners * 4 + 4 edges * 6 = 37,748,785
+    from ashbench.profiler.fanout import conv_synops
+
+    events = torch.ones(1, 1, 3, 3)
+    events[0, 0, 1, 1] = float((1 << 22) + 1)
+    assert conv_synops(events, (1, 1, 3, 3), (1, 1, 3, 3), (1, 1), (1, 1), (1, 1), False, 1) == 37_748_785
+
 # -- composites: scaled_dot_product_attention counted as one op without a TorchFunctionMode -------
 class CallTimeSDPA(nn.Module):
     """Looks the function up at call time, as model code does (``F.scaled_dot_product_attention``)."""

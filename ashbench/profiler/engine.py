@@ -114,8 +114,7 @@ class _Run:
         self._event_slot = 3 if self.sums_carry_events else 2  # which event rule of _op_info applies
         self.walk = walk
         self.neuron_classes = walk.neuron_classes
-        self.stack: list[str] = []
-        self.stack_key: tuple = ()
+        self.stack_key: tuple = ()  # names of the modules running, outermost first (a record's key)
         self.absorb_depth = 0  # > 0 inside a neuron or a counted composite op
         self.suspended: list = []  # contexts that switched the counting mode off inside a neuron
         self.suspend_depth = 0  # length of the module stack when the module that suspended it was pushed
@@ -130,17 +129,15 @@ class _Run:
 
     # -- module tracking -------------------------------------------------------------------
     def push(self, name: str, kind: int) -> None:
-        self.stack.append(name)
-        self.stack_key = tuple(self.stack)
+        self.stack_key += (name,)
         if kind:
             self.absorb_depth += kind == NEURON
             if not self.suspended:
                 self._suspend(functions=kind == NEURON)
-                self.suspend_depth = len(self.stack)
+                self.suspend_depth = len(self.stack_key)
 
     def pop(self, kind: int) -> None:
-        self.stack.pop()
-        self.stack_key = tuple(self.stack)
+        self.stack_key = self.stack_key[:-1]
         self.absorb_depth -= kind == NEURON
 
     def _suspend(self, functions: bool = True) -> None:
@@ -327,7 +324,7 @@ class _Run:
         return out
 
     def _unsupported(self, func) -> None:
-        module = self.stack[-1] if self.stack else ""
+        module = self.stack_key[-1] if self.stack_key else ""
         if self.strict:
             raise UnsupportedOpError(f"no counting rule for op {func} (in module '{module or 'model'}')")
         self.unsupported[(str(func), module)] += 1
@@ -531,7 +528,7 @@ def _post_hook(run: _Run, modules: dict):
                 current = args[0] if args else next(iter(kwargs.values()), None)  # the input: first argument
                 run.on_neuron(name, module, current, out)
         finally:
-            if len(run.stack) < run.suspend_depth:  # the module that suspended the counting mode returned
+            if len(run.stack_key) < run.suspend_depth:  # the module that suspended the counting mode returned
                 run.resume()
 
     return hook

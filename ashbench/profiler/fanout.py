@@ -60,21 +60,34 @@ def conv_synops(events: torch.Tensor, weight_shape, out_shape, stride, padding, 
 
     ``events`` has shape [N, C_in, *spatial]; returns sum over elements of events x fan-out, as
     (events per spatial position, summed over batch and channels) . (fan-out per position) x C_out/groups.
-    The per-position sums are taken in float32 and multiplied in float64 against [fan-out, 1] in
-    one matmul, whose second column is their total: when the total is below 2**24 every
-    per-position sum is below it too, so exact (``spikes.event_sums``); otherwise they are summed
-    again in float64. The float64 products and sum are exact below 2**53.
+    The per-position sums are taken in float32 and multiplied against [fan-out, 1] in one matmul,
+    whose second column is their total: when the total is below 2**24 every per-position sum is
+    below it too, so exact (``spikes.event_sums``). When total x the largest fan-out is below 2**24
+    too, every product and partial sum of the float32 matmul is an integer below 2**24, so exact;
+    otherwise the matmul is made again in float64 (exact below 2**53), and when the total is 2**24
+    or more the per-position sums are taken again in float64.
     """
     spatial_in = tuple(events.shape[2:])
     kernel = tuple(weight_shape[2:])
     per_group_out = weight_shape[1] if transposed else weight_shape[0] // groups
-    basis = _fanout_basis(spatial_in, tuple(out_shape[2:]), kernel, tuple(stride), tuple(padding),
-                          tuple(dilation), transposed)
-    per_position = events.sum(dim=(0, 1), dtype=torch.float32).reshape(-1).double()
-    reached, total = (per_position @ basis).tolist()
+    key = (spatial_in, tuple(out_shape[2:]), kernel, tuple(stride), tuple(padding), tuple(dilation), transposed)
+    basis32, max_fanout = _fanout_basis32(*key)
+    per_position = events.sum(dim=(0, 1), dtype=torch.float32).reshape(-1)
+    reached, total = (per_position @ basis32).tolist()
+    if total * max_fanout < FLOAT32_EXACT_LIMIT:  # every partial sum an integer below 2**24: exact in float32
+        return int(reached) * per_group_out
+    basis = _fanout_basis(*key)
+    reached, total = (per_position.double() @ basis).tolist()
     if total >= FLOAT32_EXACT_LIMIT:
         reached = float(events.sum(dim=(0, 1), dtype=torch.float64).reshape(-1) @ basis[:, 0])
     return int(reached) * per_group_out
+
+
+@lru_cache(maxsize=256)
+def _fanout_basis32(*key) -> tuple[torch.Tensor, int]:
+    """``_fanout_basis`` in float32 (its values are integers far below 2**24), and the largest fan-out."""
+    basis = _fanout_basis(*key)
+    return basis.float(), int(basis[:, 0].max()) if basis.numel() else 0
 
 
 @lru_cache(maxsize=256)
