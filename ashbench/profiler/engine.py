@@ -410,8 +410,8 @@ class _CompositeMode(TorchFunctionMode):
         return func(*args, **kwargs)
 
 
-# The run counting composites in each thread (``_composites``), and the wrappers' installation, shared by
-# the profiles running at the same time (the first installs them, the last one out restores the originals).
+# The run counting composites in each thread (``_Wrapped``), and the wrappers' installation, shared by
+# the profiles running at the same time (each installs what it needs, the last one out restores the originals).
 _ACTIVE = threading.local()
 _INSTALL_LOCK = threading.Lock()
 _INSTALLED: dict = {"profiles": 0, "names": set(), "entries": []}
