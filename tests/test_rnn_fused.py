@@ -15,7 +15,7 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils.flop_counter import FlopCounterMode
 
 from ashbench.profiler import engine, profile, walk
-from ashbench.profiler.rules import COMPOSITE_RULES, RULES
+from ashbench.profiler.rules import RULES
 
 aten = torch.ops.aten
 T, B, D_IN, H = 5, 3, 8, 16  # steps, batch, input size (I), hidden size
@@ -212,38 +212,32 @@ def test_lstm_equals_unrolled_linear_oracle(layers, bidir, batch_first, bias):
     assert fused[0] > 0
 
 
-RNN_COMPOSITES = ("lstm", "gru", "rnn_tanh", "rnn_relu", "lstm_cell", "gru_cell", "rnn_tanh_cell", "rnn_relu_cell")
-
-
 @pytest.mark.filterwarnings("ignore:TF32 acceleration")
 @pytest.mark.parametrize("build,bias_adds", [
     (lambda: nn.LSTM(D_IN, H, 2), 0), (lambda: nn.LSTM(D_IN, H, 2, bidirectional=True, batch_first=True), 2 * T * 64),
     (lambda: nn.GRU(D_IN, H, 2, bidirectional=True), 0), (lambda: nn.RNN(D_IN, H, 3), 0),
     (lambda: nn.GRUCell(D_IN, H), 0), (lambda: nn.LSTMCell(D_IN, H), 0)])
-def test_composite_equals_every_op_level_path(build, bias_adds, monkeypatch):
-    """A recurrent module is counted as one op (its ``torch._VF`` function, rules.COMPOSITE_RULES), the
-    same with oneDNN on or off; its dense_macs are what torch's FlopCounterMode counts on the addmm
-    decomposition that runs with oneDNN off (flops = 2 x MACs). With the composites switched off (and the
-    modules no longer quiet), the op-level rules count the same: oneDNN's fused layer (mkldnn_rnn_layer),
-    and the decomposition op by op. Except: on batch_first input the decomposition runs layer 0's input
-    projection as mm + a separate bias add (per sample 2 directions * 5 steps * 64 = 640 elementwise ops), which the
-    composite and the fused rule exclude as bias."""
+def test_module_counted_whole_equals_every_op_level_path(build, bias_adds, monkeypatch):
+    """A recurrent module is counted whole, as one op (rules.WHOLE_MODULES), the same with oneDNN on or
+    off; its dense_macs are what torch's FlopCounterMode counts on the addmm decomposition that runs with
+    oneDNN off (flops = 2 x MACs). Counted op by op instead (WHOLE_MODULES empty), the op-level rules count
+    the same: oneDNN's fused layer (mkldnn_rnn_layer), and the decomposition. Except: on batch_first input
+    the decomposition runs layer 0's input projection as mm + a separate bias add (per sample 2 directions
+    * 5 steps * 64 = 640 elementwise ops), which the whole-module and the fused rule exclude as bias."""
     torch.manual_seed(0)
     model = Out0(build().eval())
     x = _x(B, D_IN) if isinstance(model.rnn, nn.RNNCellBase) else _x(T, B, D_IN)
-    composite = _totals(model, x)
+    whole = _totals(model, x)
     with torch.backends.mkldnn.flags(enabled=False):
-        assert _totals(model, x) == composite
+        assert _totals(model, x) == whole
         with FlopCounterMode(display=False) as counter, torch.no_grad():
             model(x)
-    assert counter.get_total_flops() == 2 * composite[0] * B and composite[0] > 0
-    for name in RNN_COMPOSITES:
-        monkeypatch.delitem(COMPOSITE_RULES, name)
-    monkeypatch.setattr(walk, "QUIET_MODULES", {})  # the module's ops are dispatched again
-    assert _totals(model, x) == composite  # the fused op's rule (the decomposition for cells, GRU, RNN)
+    assert counter.get_total_flops() == 2 * whole[0] * B and whole[0] > 0
+    monkeypatch.setattr(walk, "WHOLE_MODULES", {})  # the module's ops are dispatched and counted one by one
+    assert _totals(model, x) == whole  # the fused op's rule (the decomposition for cells, GRU, RNN)
     with torch.backends.mkldnn.flags(enabled=False):
         dense, macs, ew = _totals(model, x)
-    assert (dense, macs, ew) == (composite[0], composite[1], composite[2] + bias_adds)
+    assert (dense, macs, ew) == (whole[0], whole[1], whole[2] + bias_adds)
 
 
 def test_lstm_is_one_op_and_runs_the_plain_kernel():
@@ -260,9 +254,9 @@ def test_lstm_is_one_op_and_runs_the_plain_kernel():
     assert outer.ops >= plain
 
 
-def test_a_quiet_module_sends_no_op_to_the_counting_mode_and_its_composite_is_counted(monkeypatch):
-    # nn.LSTM's initial states (two zeros) and its _VF.lstm kernel run with the counting mode off; the
-    # composite is counted: dense_macs 17,920 per sample (3 samples; see test_lstm_is_one_op_...)
+def test_a_module_counted_whole_sends_no_op_to_the_counting_mode(monkeypatch):
+    # nn.LSTM's initial states (two zeros) and its fused kernel run with the counting mode off; the module
+    # is counted: dense_macs 17,920 per sample (3 samples; see test_lstm_is_one_op_...)
     seen = []
     dispatch = engine._CountingMode.__torch_dispatch__
 
@@ -276,14 +270,14 @@ def test_a_quiet_module_sends_no_op_to_the_counting_mode_and_its_composite_is_co
 
 
 class DoubledLSTM(nn.LSTM):
-    """A subclass adds work of its own: it is not quiet, its ops are counted."""
+    """A subclass adds work of its own: it is not counted whole, its ops are counted one by one."""
 
     def forward(self, x, hx=None):
         out, state = super().forward(x, hx)
         return out * 2, state
 
 
-def test_a_subclass_of_a_quiet_module_has_its_own_ops_counted():
+def test_a_subclass_of_a_whole_module_has_its_own_ops_counted():
     # the LSTM as before (dense 17,920 per sample, 13 * 16 = 208 elementwise ops per token, 5 tokens a
     # sample, 2 layers: 2,080) plus the doubling: 5 * 16 = 80 elementwise ops per sample
     torch.manual_seed(0)
@@ -293,7 +287,7 @@ def test_a_subclass_of_a_quiet_module_has_its_own_ops_counted():
 
 class AttentionThenLSTM(nn.Module):
     """An SDPA reference taken before the profile (its math fallback makes the profile again under the
-    TorchFunctionMode), then an LSTM: the quiet module's composite is counted on that path too."""
+    TorchFunctionMode), then an LSTM: the LSTM is counted whole on that path too."""
 
     def __init__(self):
         super().__init__()
@@ -306,7 +300,7 @@ class AttentionThenLSTM(nn.Module):
         return self.lstm(self.sdpa(x, x, x))[0]
 
 
-def test_a_quiet_module_is_counted_under_the_function_mode_fallback():
+def test_a_whole_module_is_counted_under_the_function_mode_fallback():
     # the LSTM: 17,920 dense MACs and 2,080 elementwise ops per sample (batch 3 on axis 1 of [T, B, I]);
     # the attention over x [5, 3, 8] (batch 5, L = S = 3, E = 8): Q.K^T 3*3*8 + A.V 3*3*8 = 144 per
     # batch row, 720 in all, 240 per sample; 9 scores per batch row, 45 in all, 15 per sample
@@ -315,13 +309,18 @@ def test_a_quiet_module_is_counted_under_the_function_mode_fallback():
 
 
 def test_lstm_memory_traffic_is_its_operands_and_results():
-    # a composite reads its operands and writes its results (rules.Composite), whole batch (batch_size=1):
-    # read  x 5*3*8 + h0 2*3*16 + c0 2*3*16 = 120 + 96 + 96 = 312 floats = 1,248 bytes
+    # a module counted whole reads its operands and writes its results (rules.WHOLE_MODULES), whole batch
+    # (batch_size=1); the initial state it makes itself (zeros) is not read:
+    # read  x 5*3*8 = 120 floats = 480 bytes
     # write out 5*3*16 + hn 96 + cn 96 = 240 + 192 = 432 floats = 1,728 bytes
     # weights layer 0: 64*8 + 64*16 + 64 + 64 = 1,664; layer 1: 64*16 + 64*16 + 128 = 2,176 -> 3,840 floats
     p = profile(Out0(_rnn(nn.LSTM, D_IN, H, 2)), _x(T, B, D_IN), strict=True, batch_size=1)
     t = p.totals
-    assert (t["activation_read_bytes"], t["activation_write_bytes"], t["weight_read_bytes"]) == (1_248, 1_728, 15_360)
+    assert (t["activation_read_bytes"], t["activation_write_bytes"], t["weight_read_bytes"]) == (480, 1_728, 15_360)
+    # given an initial state, it is read: h0, c0 [2 layers, 3, 16] = 96 floats each -> 480 + 2 * 384 = 1,248
+    state = (torch.zeros(2, B, H), torch.zeros(2, B, H))
+    t = profile(Out0(_rnn(nn.LSTM, D_IN, H, 2), state), _x(T, B, D_IN), strict=True, batch_size=1).totals
+    assert (t["activation_read_bytes"], t["activation_write_bytes"]) == (1_248, 1_728)
 
 
 def test_lstm_on_event_input_counts_synops_for_the_input_projection():

@@ -5,10 +5,11 @@ visible; JIT tracing is not involved. Module forward hooks keep the stack of ful
 module names that are running; an op's counts are credited to every module on that stack (the
 module that ran it and all its ancestors). A spiking-neuron module is counted whole from its
 input and output, whatever kernel runs it (a Python loop, spikingjelly's ``sj_lif`` custom op,
-a CUDA/Triton kernel): its forward runs with the counting mode suspended. Composite functions
-(``rules.COMPOSITE_RULES``: ``scaled_dot_product_attention``, ``torch._VF``'s recurrent functions) are
-wrapped while the forward runs, run with the counting mode off (like a neuron) and are counted as one
-op from their operands and results, the same on every backend.
+a CUDA/Triton kernel): its forward runs with the counting mode suspended. So does a module counted whole
+(``rules.WHOLE_MODULES``: torch's recurrent modules), counted as one op from its configuration, operands
+and results. Composite functions (``rules.COMPOSITE_RULES``: ``scaled_dot_product_attention``) are wrapped
+while the forward runs, run with the counting mode off and are counted as one op from their operands and
+results. Both count the same on every backend.
 
 Provenance is decided as the forward runs (which tensors hold events: ``tracking.py``); the counting
 itself waits. Each op's rule and each neuron's spike count run after the forward, all together, where
@@ -49,10 +50,10 @@ from ashbench.profiler.neurons import (
 )
 from ashbench.profiler.provenance import event_rule
 from ashbench.profiler.result import Profile
-from ashbench.profiler.rules import COMPOSITE_RULES, classify
+from ashbench.profiler.rules import COMPOSITE_RULES, WHOLE_MODULES, classify
 from ashbench.profiler.spikes import parse_semantics
 from ashbench.profiler.tracking import NOW, SpikeTracker, _flat, tensors_of
-from ashbench.profiler.walk import NEURON, ModelWalk
+from ashbench.profiler.walk import NEURON, PLAIN, ModelWalk
 
 # func -> (handler / 'free' / None, name in reports, event rule without counts, event rule with counts,
 # whether it writes to an argument): what an aten op overload is, looked up once per process
@@ -130,24 +131,23 @@ class _Run:
     # -- module tracking -------------------------------------------------------------------
     def push(self, name: str, kind: int) -> None:
         self.stack_key += (name,)
-        if kind:
-            self.absorb_depth += kind == NEURON
+        if kind:  # a neuron, or a module counted whole: absorbed
+            self.absorb_depth += 1
             if not self.suspended:
-                self._suspend(functions=kind == NEURON)
+                self._suspend()
                 self.suspend_depth = len(self.stack_key)
 
     def pop(self, kind: int) -> None:
         self.stack_key = self.stack_key[:-1]
-        self.absorb_depth -= kind == NEURON
+        self.absorb_depth -= kind != PLAIN
 
-    def _suspend(self, functions: bool = True) -> None:
-        """Run a neuron's forward (or a quiet module's, or a composite) with the counting mode off: a
+    def _suspend(self) -> None:
+        """Run a neuron's forward (or a module counted whole, or a composite) with the counting mode off: a
         neuron's inner ops are its membrane update (counted from its input and output), and running them
         natively keeps the neuron's time and memory those of a plain forward. The counting mode is
         normally the top of the dispatch-mode stack and is popped alone (a mode of the caller's below it
         keeps seeing the neuron's ops); otherwise (the model pushed a mode of its own) every mode is
-        switched off. ``functions``: also the TorchFunctionMode of the fallback run (a quiet module keeps
-        it: its composite call is counted there)."""
+        switched off, and so is the TorchFunctionMode of the fallback run."""
         depth = torch._C._len_torch_dispatch_stack()
         if self.mode is not None and depth and torch._C._get_dispatch_stack_at(depth - 1) is self.mode:
             torch._C._pop_torch_dispatch_stack(None)
@@ -156,7 +156,7 @@ class _Run:
             ctx = _disable_current_modes()
             ctx.__enter__()
             self.suspended.append(ctx)
-        if self.function_mode and functions:
+        if self.function_mode:
             ctx = torch._C.DisableTorchFunction()
             ctx.__enter__()
             self.suspended.append(ctx)
@@ -280,14 +280,18 @@ class _Run:
             if operands is not None:
                 self.tracker.propagate(operands, out)
 
-    def _counted_op(self, name: str, rule, args, kwargs, out) -> None:
-        """Count an op with ``rule``: held for the next flush (``defer``), else at once."""
-        tensors = tensors_of(args)
+    def _counted_op(self, name: str, rule, args, kwargs, out, tensors: list | None = None,
+                    stack_key: tuple | None = None) -> None:
+        """Count an op with ``rule``: held for the next flush (``defer``), else at once. ``tensors``: its
+        tensor operands (default: those of ``args``), read for its memory traffic and checked unchanged;
+        ``stack_key``: the modules it is credited to (default: those running)."""
+        tensors = tensors_of(args) if tensors is None else tensors
+        stack_key = self.stack_key if stack_key is None else stack_key
         if not self.defer:
-            self._count(name, rule, args, kwargs, out, self.stack_key, tensors)
+            self._count(name, rule, args, kwargs, out, stack_key, tensors)
             return
         tracker = self.tracker
-        item = (_OP, name, rule, args, kwargs, out, self.stack_key, tracker.clock, tensors,
+        item = (_OP, name, rule, args, kwargs, out, stack_key, tracker.clock, tensors,
                 [t._version for t in tensors])
         tracker.clock += 1  # marks made from here on are newer than this op
         self._hold(item, out.nbytes if type(out) is torch.Tensor else sum(o.nbytes for o in tensors_of(out)))
@@ -300,6 +304,15 @@ class _Run:
         self._add_bytes(counts, tensors, out)
         self._record(stack_key, name, branch, counts)
 
+    def on_whole(self, name: str, module, args, kwargs, out) -> None:
+        """Count one call of module ``name``, counted whole (``rules.WHOLE_MODULES``), as its own op; runs
+        while the counting mode is still suspended. Its operands: the tensors it was given, its parameters."""
+        whole = WHOLE_MODULES[type(module)]
+        operands = tensors_of(args) + tensors_of(tuple(kwargs.values()))
+        operands += [p for p in module._parameters.values() if p is not None]
+        self._counted_op(whole.name(module), lambda ctx, a, k, o: whole.rule(ctx, module, a, k, o),
+                         args, kwargs, out, operands, self.stack_key + (name,))
+
     def on_composite(self, name: str, rule, args, kwargs, run_it):
         """Count a composite torch function as one op with ``rule`` (``rules.Composite``): it runs with
         the counting mode off, like a neuron (the aten ops it decomposes into differ by backend: a fused
@@ -307,9 +320,7 @@ class _Run:
         if self.absorb_depth:
             return run_it()
         self.absorb_depth += 1
-        own = not self.suspended  # a quiet module around it suspended the counting mode already
-        if own:
-            self._suspend()
+        self._suspend()
         try:
             out = run_it()
             if self.defer:
@@ -319,8 +330,7 @@ class _Run:
                     self._counted_op(name, rule, args, kwargs, out)  # unseen by a caller's mode too
         finally:
             self.absorb_depth -= 1
-            if own:
-                self.resume()
+            self.resume()
         return out
 
     def _unsupported(self, func) -> None:
@@ -404,7 +414,7 @@ class _CompositeMode(TorchFunctionMode):
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
         found = self.rules.get(func)
-        if found is not None and found[1].reads(args, kwargs):
+        if found is not None:
             name, composite = found
             return self.run.on_composite(name, composite.rule, args, kwargs, lambda: func(*args, **kwargs))
         return func(*args, **kwargs)
@@ -419,8 +429,8 @@ _INSTALLED: dict = {"profiles": 0, "names": set(), "entries": []}
 
 class _Wrapped:
     """For one forward: the fast paths the dispatch mode cannot count switched off (``ModelWalk.fast_paths``:
-    module, attribute; restored after), and the functions of ``rules.COMPOSITE_RULES`` this model may call
-    (``ModelWalk.composite_names``) replaced, in their namespaces, by wrappers that count a call as one op
+    module, attribute; restored after), and the functions of ``rules.COMPOSITE_RULES`` replaced, in their
+    namespaces, by wrappers that count a call as one op
     (``_Run.on_composite``) whatever backend runs it, for the run of the calling thread; calls from a thread
     without a profile pass through uncounted. Safe with profiles in several threads and nested in one (each
     adds what it needs); the originals are back when the last one ends. Under the function-mode fallback
@@ -440,9 +450,7 @@ class _Wrapped:
         self.previous = getattr(_ACTIVE, "run", None)
         _ACTIVE.run = self.run
         with _INSTALL_LOCK:
-            for name in self.run.walk.composite_names - _INSTALLED["names"]:
-                if name not in COMPOSITE_RULES:
-                    continue
+            for name in COMPOSITE_RULES.keys() - _INSTALLED["names"]:
                 for entry in _wrappers(name):
                     setattr(entry[0], name, entry[3])
                     _INSTALLED["entries"].append(entry)
@@ -483,11 +491,11 @@ def _wrappers(name: str) -> list:
 
 
 def _counted(name: str, composite, original):
-    rule, reads = composite.rule, composite.reads
+    rule = composite.rule
 
     def counted(*args, **kwargs):
         run = getattr(_ACTIVE, "run", None)
-        if run is None or not reads(args, kwargs):
+        if run is None:
             return original(*args, **kwargs)
         return run.on_composite(name, rule, args, kwargs, lambda: original(*args, **kwargs))
 
@@ -527,6 +535,8 @@ def _post_hook(run: _Run, modules: dict):
             if kind == NEURON:
                 current = args[0] if args else next(iter(kwargs.values()), None)  # the input: first argument
                 run.on_neuron(name, module, current, out)
+            else:
+                run.on_whole(name, module, args, kwargs, out)
         finally:
             if len(run.stack_key) < run.suspend_depth:  # the module that suspended the counting mode returned
                 run.resume()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from math import prod
-from typing import Callable
+from typing import Any, Callable
 
 import torch
 
@@ -391,87 +391,81 @@ FREE_OPS = frozenset(overloads([
 # Composite torch functions counted as one op: while a profile runs, the attribute ``name`` of each of
 # ``namespaces`` is a wrapper that runs the function with the counting mode off (its aten ops are not
 # seen, as inside a neuron: they run natively, at their plain cost) and counts the call with ``rule``
-# from its operands and results, for the calls ``reads(args, kwargs)`` accepts (others run unwrapped,
-# counted op by op). The counts are then the same whichever backend runs it (a fused kernel, or a
-# decomposition that differs by device and by build), and its memory traffic is that of its operands
-# and results (what a fused kernel reads and writes; no intermediate). Calls that look the function
-# up in these namespaces at call time are counted this way: ``F.scaled_dot_product_attention`` (and
-# nn.MultiheadAttention's unfused path), and ``torch._VF``'s recurrent functions, which nn.RNN, nn.LSTM,
-# nn.GRU and their cells call (wrapped while a model holding such a module is profiled: QUIET_MODULES).
-# A reference taken before the profile started (``from torch.nn.functional import
-# scaled_dot_product_attention``) reaches the dispatch level, where the
-# fused kernels (SDPA_OPS, mkldnn_rnn_layer, _cudnn_rnn, ...) have rules with the same arithmetic, and
-# only SDPA's math fallback (e.g. 3-D inputs on CPU) cannot be told apart: it makes the profile again
-# under a TorchFunctionMode (engine.py).
-def _any_call(args, kwargs) -> bool:
-    return True
-
-
+# from its operands and results. The counts are then the same whichever backend runs it (a fused kernel,
+# or a decomposition that differs by device and by build), and its memory traffic is that of its operands
+# and results (what a fused kernel reads and writes; no intermediate). Calls that look the function up in
+# these namespaces at call time are counted this way: ``F.scaled_dot_product_attention`` (and
+# nn.MultiheadAttention's unfused path). A reference taken before the profile started (``from
+# torch.nn.functional import scaled_dot_product_attention``) reaches the dispatch level, where the fused
+# kernels (SDPA_OPS) have rules with the same arithmetic, and only the math fallback (e.g. 3-D inputs on
+# CPU) cannot be told apart: it makes the profile again under a TorchFunctionMode (engine.py).
 @dataclass(frozen=True, eq=False)
 class Composite:
     """A composite torch function counted as one op (see the comment above); equal only to itself."""
 
     namespaces: tuple
     rule: Callable
-    reads: Callable[[tuple, dict], bool] = _any_call
 
 
-def _rnn_sequence(gates: int):
-    """Rule for ``_VF.lstm`` (gates 4), ``_VF.gru`` (3), ``_VF.rnn_tanh`` / ``_VF.rnn_relu`` (1), as
-    nn.LSTM/GRU/RNN call them: (input, hx, params, has_biases, num_layers, dropout, train,
-    bidirectional, batch_first), or for a PackedSequence (data, batch_sizes, hx, params, has_biases,
-    num_layers, dropout, train, bidirectional). ``params`` holds, per layer and direction, [w_ih, w_hh,
-    (b_ih, b_hh), (w_hr: LSTM proj_size)]; counts of ``_fused_rnn`` (per layer and direction as
-    ``_recurrent_counts``; layers above the first read the real-valued output of the layer below)."""
-
-    def rule(ctx, args, kwargs, out):
-        packed = not isinstance(args[3], bool)
-        params, layers, bidirectional = (args[3], args[5], args[8]) if packed else (args[2], args[4], args[7])
-        directions = 2 if bidirectional else 1
-        stride = len(params) // (layers * directions)
-        proj = params[stride - 1].shape[0] if stride % 2 else 0  # w_hr [P, H] closes each group
-        return _fused_rnn(ctx, args[0], params, stride, params[0].shape[0] // gates, proj, layers, directions)
-
-    rule.__doc__ = _rnn_sequence.__doc__
-    return rule
-
-
-def _reads_rnn_sequence(args, kwargs) -> bool:
-    """The positional calls of torch's RNN modules (9 arguments, parameters as a list)."""
-    return not kwargs and len(args) == 9 and isinstance(args[3] if isinstance(args[3], bool) else args[4], bool)
-
-
-def _rnn_cell(ctx, args, kwargs, out):
-    """``_VF.lstm_cell`` / ``gru_cell`` / ``rnn_tanh_cell`` / ``rnn_relu_cell`` (input, hx, w_ih, w_hh,
-    b_ih, b_hh), as nn.LSTMCell/GRUCell/RNNCell call them: one step of ``_recurrent_counts``."""
-    w_hh = args[3]
-    return _recurrent_counts(ctx, args[0], args[2], w_hh, w_hh.shape[1])
-
-
-def _reads_rnn_cell(args, kwargs) -> bool:
-    return not kwargs and 4 <= len(args) <= 6 and all(torch.is_tensor(a) for a in args[2:4])
-
-
-_VF_SPACES = (torch._VF,)  # where torch.nn's recurrent modules look them up
 COMPOSITE_RULES = {
     "scaled_dot_product_attention": Composite((torch.nn.functional, torch._C._nn), attention_rule),
-    **{name: Composite(_VF_SPACES, _rnn_sequence(gates), _reads_rnn_sequence)
-       for name, gates in (("lstm", 4), ("gru", 3), ("rnn_tanh", 1), ("rnn_relu", 1))},
-    **{name: Composite(_VF_SPACES, _rnn_cell, _reads_rnn_cell)
-       for name in ("lstm_cell", "gru_cell", "rnn_tanh_cell", "rnn_relu_cell")},
 }
 
 
-# Quiet modules (exactly these types, not subclasses, which may add work of their own): each forward is
-# one composite call (counted by its rule above) plus plumbing that does no arithmetic (initial states,
-# permutations of a packed batch), so the module runs with the counting mode off and its composite call
-# is still counted; its plumbing ops are not dispatched to Python (about 10 us each on a CPU).
-# type -> the composites its forward may call, wrapped only while a model holding such a module is profiled
-# (a direct call of ``torch._VF.lstm`` elsewhere reaches the fused kernels' rules: the same arithmetic).
-QUIET_MODULES = {torch.nn.LSTM: ("lstm",), torch.nn.GRU: ("gru",), torch.nn.RNN: ("rnn_tanh", "rnn_relu"),
-                 torch.nn.LSTMCell: ("lstm_cell",), torch.nn.GRUCell: ("gru_cell",),
-                 torch.nn.RNNCell: ("rnn_tanh_cell", "rnn_relu_cell")}
-ALWAYS_COMPOSITES = frozenset(COMPOSITE_RULES) - {name for names in QUIET_MODULES.values() for name in names}
+# -- modules counted whole, as one op --------------------------------------------------------------
+# Modules (exactly these types, not subclasses, which may add work of their own) whose forward is one
+# fused computation plus plumbing that does no arithmetic (initial states, permutations of a packed batch):
+# they run with the counting mode off, like a neuron (none of their ops returns to Python: a CPU LSTM
+# dispatches 16 aten ops, each about 10 us through a Python dispatch mode), and each call is counted as
+# one op, named ``name(module)``, by ``rule(ctx, module, args, kwargs, out)`` from the module's
+# configuration and inputs, the same on every backend (oneDNN's fused layer, cuDNN, or the
+# decomposition). Its memory traffic is that of its operands (the inputs given, its parameters) and
+# results: an initial state the module makes itself (zeros) is not read, the outputs of inner layers,
+# which a fused kernel may keep in cache, are not counted. The fused kernels also have dispatch-level
+# rules with the same arithmetic (``mkldnn_rnn_layer``, ``_cudnn_rnn``, ``miopen_rnn``), which count a
+# subclass or a direct ``torch._VF.lstm`` call.
+@dataclass(frozen=True, eq=False)
+class WholeModule:
+    """How one module type is counted whole (see the comment above)."""
+
+    name: Callable[[Any], str]
+    rule: Callable
+
+
+_RNN_GATES = {"LSTM": 4, "GRU": 3, "RNN_TANH": 1, "RNN_RELU": 1}
+
+
+def _rnn_module(ctx, module, args, kwargs, out):
+    """nn.LSTM / GRU / RNN over its input ([T, B, I], [B, T, I], [T, I], or a PackedSequence: its data):
+    ``_fused_rnn`` over ``module._flat_weights`` (per layer and direction [w_ih, w_hh, (b_ih, b_hh),
+    (w_hr: LSTM proj_size)]; layers above the first read the real-valued output of the layer below)."""
+    x = args[0] if args else kwargs["input"]
+    data = x.data if isinstance(x, torch.nn.utils.rnn.PackedSequence) else x
+    directions = 2 if module.bidirectional else 1
+    weights = module._flat_weights
+    stride = len(weights) // (module.num_layers * directions)
+    return _fused_rnn(ctx, data, weights, stride, module.hidden_size, module.proj_size, module.num_layers,
+                      directions)
+
+
+def _rnn_cell_module(ctx, module, args, kwargs, out):
+    """nn.LSTMCell / GRUCell / RNNCell over its input [B, I] or [I]: one step of ``_recurrent_counts``."""
+    x = args[0] if args else kwargs["input"]
+    return _recurrent_counts(ctx, x, module.weight_ih, module.weight_hh, module.hidden_size)
+
+
+def _cell_name(kind: str):
+    return lambda module: f"{kind}_cell" if kind != "rnn" else f"rnn_{module.nonlinearity}_cell"
+
+
+WHOLE_MODULES = {
+    torch.nn.LSTM: WholeModule(lambda module: module.mode.lower(), _rnn_module),
+    torch.nn.GRU: WholeModule(lambda module: module.mode.lower(), _rnn_module),
+    torch.nn.RNN: WholeModule(lambda module: module.mode.lower(), _rnn_module),
+    torch.nn.LSTMCell: WholeModule(_cell_name("lstm"), _rnn_cell_module),
+    torch.nn.GRUCell: WholeModule(_cell_name("gru"), _rnn_cell_module),
+    torch.nn.RNNCell: WholeModule(_cell_name("rnn"), _rnn_cell_module),
+}
 
 
 # Modules whose fast path the dispatch mode cannot count, switched off while a profile runs (the

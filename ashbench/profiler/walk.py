@@ -1,22 +1,22 @@
 """The one walk of a model's module tree that a profile makes, and what it finds.
 
 For every module of ``named_modules()``: how its forward is counted (``PLAIN`` op by op; ``NEURON`` whole,
-from its input and output spikes, with the counting mode off; ``QUIET`` with the counting mode off but its
-composite calls counted: ``rules.QUIET_MODULES``), the composites the model may call, the fast paths to
-switch off for the forward (``rules.UNCOUNTABLE_FAST_PATHS``), the parameters and buffers (weights), and
-whose neuron state to reset: each installed framework one of whose stateful modules the model holds (its
-``NeuronFramework.stateful()`` classes: spikingjelly's ``MemoryModule``, snnTorch's ``SpikingNeuron``, sinabs'
-``StatefulLayer``), and the model's own declared neuron classes through their ``reset()`` method, if any.
-A model with none of them (an ANN) is not reset at all: a ``reset()`` method of an ANN module (which may
-re-initialise weights) is never called.
+from its input and output spikes, with the counting mode off; ``WHOLE`` as one op, with the counting mode
+off: ``rules.WHOLE_MODULES``), the fast paths to switch off for the forward
+(``rules.UNCOUNTABLE_FAST_PATHS``), the parameters and buffers (weights), and whose neuron state to reset:
+each installed framework one of whose stateful modules the model holds (its ``NeuronFramework.stateful()``
+classes: spikingjelly's ``MemoryModule``, snnTorch's ``SpikingNeuron``, sinabs' ``StatefulLayer``), and the
+model's own declared neuron classes through their ``reset()`` method, if any. A model with none of them
+(an ANN) is not reset at all: a ``reset()`` method of an ANN module (which may re-initialise weights) is
+never called.
 """
 
 from __future__ import annotations
 
 from ashbench.profiler.neurons import installed_frameworks, neuron_types
-from ashbench.profiler.rules import ALWAYS_COMPOSITES, QUIET_MODULES, UNCOUNTABLE_FAST_PATHS
+from ashbench.profiler.rules import UNCOUNTABLE_FAST_PATHS, WHOLE_MODULES
 
-PLAIN, NEURON, QUIET = 0, 1, 2
+PLAIN, NEURON, WHOLE = 0, 1, 2
 
 
 class ModelWalk:
@@ -27,8 +27,7 @@ class ModelWalk:
         self.extra_neuron_types = tuple(extra_neuron_types)
         self.installed = installed_frameworks()  # [(NeuronFramework, its neuron classes)], registry order
         self.neuron_classes = neuron_types(self.installed) + self.extra_neuron_types
-        self.kinds: dict[int, tuple] = {}  # id(module) -> (name, PLAIN / NEURON / QUIET)
-        self.composite_names = set(ALWAYS_COMPOSITES)
+        self.kinds: dict[int, tuple] = {}  # id(module) -> (name, PLAIN / NEURON / WHOLE)
         self.fast_paths: list = []  # (module, attribute) set to False for the forward
         self.weights: list = []  # parameters and buffers (model.parameters() and model.buffers())
         self.warnings: list[str] = []
@@ -37,10 +36,7 @@ class ModelWalk:
         found, declared = set(), []
         for name, module in modules:  # one pass, every module: keep it lean
             is_neuron = isinstance(module, self.neuron_classes)
-            calls = QUIET_MODULES.get(type(module))
-            self.kinds[id(module)] = (name, NEURON if is_neuron else PLAIN if calls is None else QUIET)
-            if calls is not None:
-                self.composite_names.update(calls)
+            self.kinds[id(module)] = (name, NEURON if is_neuron else WHOLE if type(module) in WHOLE_MODULES else PLAIN)
             if is_neuron and _holds_a_matrix(module):
                 self.warnings.append(f"neuron '{name}' ({type(module).__name__}) holds weights (e.g. a recurrent "
                                      "connection); ops inside a neuron are its membrane update, so their "
