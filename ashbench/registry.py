@@ -30,6 +30,7 @@ class Registry(Generic[T]):
         self.plural = plural or f"{kind}s"
         self.error = error
         self._entries: dict[str, T] = {}
+        self._items: list[tuple[str, T]] | None = None  # sorted, made again after a registration
 
     def register(self, name: str, obj: T | None = None):
         """Add ``obj`` under ``name``; without ``obj``, a decorator that adds what it decorates."""
@@ -41,6 +42,7 @@ class Registry(Generic[T]):
         if name in self._entries:
             raise ValueError(f"{self.kind} {name!r} is registered twice")
         self._entries[name] = obj
+        self._items = None
         return obj
 
     def get(self, name: str) -> T:
@@ -54,7 +56,9 @@ class Registry(Generic[T]):
         return sorted(self._entries)
 
     def items(self) -> list[tuple[str, T]]:
-        return sorted(self._entries.items(), key=lambda item: item[0])
+        if self._items is None:
+            self._items = sorted(self._entries.items(), key=lambda item: item[0])
+        return list(self._items)
 
     def __contains__(self, name: object) -> bool:
         return name in self._entries

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ashbench.profiler.counts import ADDITIVE_FIELDS, NEURON_FIELDS, OP_FIELDS, empty_counts
 from ashbench.profiler.result import LayerRecord, Profile
+from ashbench.profiler.walk import NEURON, PLAIN
 
 ROW_FIELDS = OP_FIELDS + NEURON_FIELDS  # the columns of a summed row
 _ELEMENTWISE = OP_FIELDS.index("elementwise_ops")
@@ -153,8 +154,9 @@ def build_profile(modules, run, model_name, batch, layout, spikes, input_t) -> P
     """``modules``: the model's ``named_modules()``."""
     sums = _Sums(run)
     inclusive, branches_of = up_the_stacks(sums.stacks), up_the_stacks(sums.branches_of, _union)
-    steps_of = up_the_stacks(sums.steps, _add_steps)
+    steps_of = up_the_stacks(sums.steps, _add_steps) if sums.steps else {}
     params = _subtree_params(modules)
+    kinds = run.walk.kinds  # a module added by the forward is no neuron (it was not tracked)
     layers = []
     for name, module in modules:
         row, branches = inclusive.get(name), branches_of.get(name, set())
@@ -162,7 +164,7 @@ def build_profile(modules, run, model_name, batch, layout, spikes, input_t) -> P
             continue  # did not run
         spikes_t, units_t = steps_of.get(name, ([], []))
         layers.append(LayerRecord(name, type(module).__name__, 0 if name == "" else name.count(".") + 1,
-                                  params[id(module)], isinstance(module, run.neuron_classes), _counts(row),
+                                  params[id(module)], kinds.get(id(module), (name, PLAIN))[1] == NEURON, _counts(row),
                                   branches, spikes_t, units_t, _counts(sums.own.get(name)),
                                   sums.own_elementwise.get(name, {})))
     totals = _counts([sum(column) for column in zip(*sums.branches.values())]) if sums.branches else empty_counts()
