@@ -114,7 +114,6 @@ class _Run:
         self.sums_carry_events = semantics.kind in ("auto", "multi")  # a sum of spikes is a count of events
         self._event_slot = 3 if self.sums_carry_events else 2  # which event rule of _op_info applies
         self.walk = walk
-        self.neuron_classes = walk.neuron_classes
         self.stack_key: tuple = ()  # names of the modules running, outermost first (a record's key)
         self.absorb_depth = 0  # > 0 inside a neuron or a counted composite op
         self.suspended: list = []  # contexts that switched the counting mode off inside a neuron
@@ -269,11 +268,8 @@ class _Run:
         if rule is None:
             self._unsupported(func)
             return
-        if rule != "free":
-            if info[4]:  # it wrote to an argument (whose version PyTorch bumps after this returns): at once
-                self._count(info[1], rule, args, kwargs, out, self.stack_key, tensors_of(args))
-            else:
-                self._counted_op(info[1], rule, args, kwargs, out)
+        if rule != "free":  # one that wrote to an argument (its version bumped after this returns): at once
+            self._counted_op(info[1], rule, args, kwargs, out, at_once=info[4])
         events = info[self._event_slot]
         if events is not None:
             operands = args if events is True else events(args, kwargs)
@@ -281,20 +277,20 @@ class _Run:
                 self.tracker.propagate(operands, out)
 
     def _counted_op(self, name: str, rule, args, kwargs, out, tensors: list | None = None,
-                    stack_key: tuple | None = None) -> None:
-        """Count an op with ``rule``: held for the next flush (``defer``), else at once. ``tensors``: its
-        tensor operands (default: those of ``args``), read for its memory traffic and checked unchanged;
-        ``stack_key``: the modules it is credited to (default: those running)."""
+                    stack_key: tuple | None = None, at_once: bool = False) -> None:
+        """Count an op with ``rule``: held for the next flush (``defer``), else (or ``at_once``) now.
+        ``tensors``: its tensor operands (default: those of ``args``), read for its memory traffic and
+        checked unchanged; ``stack_key``: the modules it is credited to (default: those running)."""
         tensors = tensors_of(args) if tensors is None else tensors
         stack_key = self.stack_key if stack_key is None else stack_key
-        if not self.defer:
+        if at_once or not self.defer:
             self._count(name, rule, args, kwargs, out, stack_key, tensors)
             return
         tracker = self.tracker
         item = (_OP, name, rule, args, kwargs, out, stack_key, tracker.clock, tensors,
                 [t._version for t in tensors])
         tracker.clock += 1  # marks made from here on are newer than this op
-        self._hold(item, out.nbytes if type(out) is torch.Tensor else sum(o.nbytes for o in tensors_of(out)))
+        self._hold(item, _nbytes(out))
 
     def _count(self, name: str, rule, args, kwargs, out, stack_key: tuple, tensors: list) -> None:
         try:
@@ -349,8 +345,7 @@ class _Run:
                 read += a.nbytes
         counts["weight_read_bytes"] = weight
         counts["activation_read_bytes"] = read
-        counts["activation_write_bytes"] = out.nbytes if type(out) is torch.Tensor else sum(
-            o.nbytes for o in tensors_of(out))
+        counts["activation_write_bytes"] = _nbytes(out)
 
     def _record(self, stack_key: tuple, op: str, branch: str, counts: dict) -> None:
         key = (stack_key, op, branch)
@@ -365,6 +360,11 @@ class _Run:
 
 
 _NO_CONTEXT = nullcontext()
+
+
+def _nbytes(out) -> int:
+    """Bytes of an op's results (a tensor, or the tensors of a tuple)."""
+    return out.nbytes if type(out) is torch.Tensor else sum(o.nbytes for o in tensors_of(out))
 
 
 class _Repush:

@@ -125,9 +125,9 @@ def framework_of(module, extra_classes: tuple = (), frameworks: list | None = No
     return USER_NEURONS if extra_classes and isinstance(module, tuple(extra_classes)) else None
 
 
-def reset_neurons(model, frameworks: list | None = None) -> None:
+def reset_neurons(model) -> None:
     """Clear the neuron state of every installed framework in ``model``."""
-    for fw, _ in installed_frameworks() if frameworks is None else frameworks:
+    for fw, _ in installed_frameworks():
         fw.reset(model)
 
 

@@ -24,7 +24,7 @@ from ashbench.profiler.spikes import event_sums
 aten = torch.ops.aten
 
 
-def _total(ctx, events: torch.Tensor) -> int:
+def _total(events: torch.Tensor) -> int:
     """The events of ``events`` (an exact integer sum)."""
     return int(event_sums(events))
 
@@ -32,10 +32,6 @@ def _total(ctx, events: torch.Tensor) -> int:
 def _coactive_pairs(a_events: torch.Tensor, b_events: torch.Tensor) -> int:
     """Co-active pairs of a [.., M, K] @ b [.., K, N] with both operands spiking:
     sum over k of (events in column k of a) x (events in row k of b), per batch."""
-    return _pairs(a_events, b_events)
-
-
-def _pairs(a_events: torch.Tensor, b_events: torch.Tensor) -> int:
     col = event_sums(a_events, dim=-2)  # exact integer sums, float64
     row = event_sums(b_events, dim=-1)
     return int((col * row).sum())
@@ -50,9 +46,9 @@ def matmul_counts(ctx, a: torch.Tensor, b: torch.Tensor):
     if ea is not None and eb is not None:
         synops = _coactive_pairs(ea, eb)
     elif ea is not None:  # each event of a[.., m, k] meets the N columns of b
-        synops = _total(ctx, ea) * b.shape[-1]
+        synops = _total(ea) * b.shape[-1]
     else:  # each event of b[.., k, n] meets the M rows of a
-        synops = _total(ctx, eb) * a.shape[-2]
+        synops = _total(eb) * a.shape[-2]
     return "snn", {"dense_macs": dense, "synops": synops}
 
 
@@ -197,7 +193,7 @@ def _rnn_layer(tokens: int, w_ih, w_hh, hidden: int, proj_macs_per_token: int, i
 def _events_of(ctx, x) -> tuple[str, int | None]:
     """The branch of an op reading ``x``, and its events (None when ``x`` is real-valued)."""
     events = ctx.spike(x)
-    return ("ann", None) if events is None else ("snn", _total(ctx, events))
+    return ("ann", None) if events is None else ("snn", _total(events))
 
 
 def _recurrent_counts(ctx, x, w_ih, w_hh, hidden: int):

@@ -23,7 +23,6 @@ class ModelWalk:
     """What a profile needs to know of ``modules`` (a model's ``named_modules()``), found in one pass."""
 
     def __init__(self, modules: list, extra_neuron_types: tuple = ()):
-        self.modules = modules
         self.extra_neuron_types = tuple(extra_neuron_types)
         self.installed = installed_frameworks()  # [(NeuronFramework, its neuron classes)], registry order
         self.neuron_classes = neuron_types(self.installed) + self.extra_neuron_types
