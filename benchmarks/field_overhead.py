@@ -24,8 +24,9 @@ The runners ``plain``, ``sj_opcount``, ``fvcore``, ``dispatch_noop`` and the sum
 workload's layout, neuron classes and output, so they have thin runners here.
 
 Timing method: per (model, batch) one warm-up call per variant, then R rounds (default 5,
-``--quick`` 2); each round runs every variant once, in an order rotated by round, so all
-variants see the same machine load. The garbage collector is off inside each timed call (``timeit``'s
+``--quick`` 2); each round runs every variant once, in an order shuffled by round
+(``profiler_overhead.round_orders``, seeded), so all variants see the same machine load and no
+variant always follows the same one. The garbage collector is off inside each timed call (``timeit``'s
 and pyperf's convention); ``--cold`` adds a ``gc.collect()`` before every call, leaving the CPU caches
 cold (the method of the runs before 2026-11-29 12:00). The neuron state is reset
 (``ashbench.profiler.engine.reset_state``) before and after every call, outside the timer.
@@ -146,8 +147,7 @@ def interleaved(variants: dict, w, rounds: int) -> dict[str, list[float]]:
     for name in names:  # warm-up (lazy imports, first-call kernel set-up)
         timed(variants[name], w)
     times = {name: [] for name in names}
-    for r in range(rounds):
-        order = names[r % len(names):] + names[:r % len(names)]
+    for order in po.round_orders(names, rounds):
         for name in order:
             times[name].append(timed(variants[name], w))
     return times

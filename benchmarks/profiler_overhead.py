@@ -17,8 +17,12 @@ same input ([T=4, B=64, 3, 32, 32]):
   dispatch_noop  a TorchDispatchMode that only re-dispatches each op: the floor of any
               dispatch-mode counter (ashbench and sj_opcount both are one)
 
-Timing method: one warm-up call per variant, then R rounds; each round runs every variant once,
-in an order rotated by round, so all variants see the same machine load. The garbage collector is
+Timing method: one warm-up call per variant, then R rounds; each round runs every variant once, in
+an order shuffled by round (``round_orders``, seeded), so all variants see the same machine load and
+each follows every other about equally often. (A rotated order, used before 2026-11-29 16:00, made
+each variant always follow the same one; ashbench followed plain, which left the model's data and
+torch's code in the caches: on the LSTM that read ashbench / dispatch_noop 1.15x where a shuffled
+order reads 1.3x.) The garbage collector is
 off inside each timed call (``timeit``'s and pyperf's convention); ``--cold`` adds a ``gc.collect()``
 before every call (cold CPU caches: the method before 2026-11-29 12:00). Reported: median ms per
 variant, median(variant) / median(plain), and median(ashbench) / median(sj_opcount).
@@ -39,6 +43,7 @@ import json
 import os
 import platform
 import pstats
+import random
 import resource
 import statistics
 import subprocess
@@ -221,11 +226,22 @@ def interleaved(variants: dict, net, x, rounds: int) -> dict[str, list[float]]:
     for name in names:  # warm-up
         timed(variants[name], net, x)
     times = {name: [] for name in names}
-    for r in range(rounds):
-        order = names[r % len(names):] + names[:r % len(names)]
+    for order in round_orders(names, rounds):
         for name in order:
             times[name].append(timed(variants[name], net, x))
     return times
+
+
+def round_orders(names: list, rounds: int, seed: int = 0) -> list[list]:
+    """The order of the variants in each round: shuffled, from a fixed seed (reproducible), so that no
+    variant always runs right after the same one (whose code and data it would find in the caches)."""
+    rng = random.Random(seed)
+    orders = []
+    for _ in range(rounds):
+        order = list(names)
+        rng.shuffle(order)
+        orders.append(order)
+    return orders
 
 
 def summarise(times: dict[str, list[float]]) -> dict:

@@ -2,7 +2,7 @@
 
 import random
 
-from ashbench.profiler.aggregate import _add_steps, _union, up_the_stacks
+from ashbench.profiler.aggregate import _add_steps, up_the_stacks
 
 
 def _naive(rows: dict, add) -> dict:
@@ -15,6 +15,10 @@ def _naive(rows: dict, add) -> dict:
 
 def _add(a, b):
     return [x + y for x, y in zip(a, b)]
+
+
+def _union(a, b):
+    return a | b
 
 
 def test_hand_example_with_a_module_called_from_a_non_parent_and_a_recursion():

@@ -4,16 +4,18 @@ A record's module stack is the nesting of module calls when it was made (a modul
 module that is not its parent still counts under its caller). Every module on the stack is credited
 (inclusive counts), once per occurrence; the last one also owns it (own counts). Rows are summed per
 stack first and then carried up the stacks, so each credit is one list addition per distinct stack
-prefix rather than one per record and module.
+prefix rather than one per record and module. A stack's row carries, after its ROW_FIELDS, one column per
+branch counting the records of that branch, so the same pass gives each module its branches.
 """
 
 from __future__ import annotations
 
-from ashbench.profiler.counts import ADDITIVE_FIELDS, NEURON_FIELDS, OP_FIELDS, empty_counts
-from ashbench.profiler.result import LayerRecord, Profile
+from ashbench.profiler.counts import NEURON_FIELDS, OP_FIELDS, ROW_FIELDS
+from ashbench.profiler.result import EMPTY_ROW, LayerRecord, Profile
 from ashbench.profiler.walk import NEURON, PLAIN
 
-ROW_FIELDS = OP_FIELDS + NEURON_FIELDS  # the columns of a summed row
+_WIDTH = len(ROW_FIELDS)
+_OPS = len(OP_FIELDS)
 _ELEMENTWISE = OP_FIELDS.index("elementwise_ops")
 _NO_NEURON_FIELDS = [0] * len(NEURON_FIELDS)
 
@@ -30,10 +32,6 @@ def _add_steps(a: tuple, b: tuple) -> tuple:
         spikes[t] += s
         units[t] += u
     return spikes, units
-
-
-def _union(a: set, b: set) -> set:
-    return a | b
 
 
 def _summed(sums: dict, key, value, add=_add) -> None:
@@ -120,32 +118,29 @@ def _neuron_row(stats) -> list:
     return [counts.get(name, 0) for name in ROW_FIELDS]
 
 
-def _counts(row: list | None) -> dict:
-    """The counts of a row (ADDITIVE_FIELDS: ROW_FIELDS, then 'neurons', derived later); zeros for None."""
-    return empty_counts() if row is None else dict(zip(ADDITIVE_FIELDS, [*row, 0]))
-
-
 class _Sums:
-    """The run's records and neurons summed per module stack, per owning module, per branch and per op."""
+    """The run's records and neurons summed per module stack (rows widened by a record count per branch of
+    ``branch_names``), per owning module, per branch and per op."""
 
     def __init__(self, run):
-        self.stacks, self.branches_of, self.steps = {}, {}, {}  # per stack: row, set of branches, steps
-        self.own, self.own_elementwise, self.branches, self.by_op = {}, {}, {}, {}
+        self.branch_names = list(dict.fromkeys(branch for _, _, branch in run.records))
+        one_of = {b: [int(b == other) for other in self.branch_names] for b in self.branch_names}
+        self.stacks, self.steps, self.own, self.own_elementwise, self.branches, self.by_op = {}, {}, {}, {}, {}, {}
         for (stack, op, branch), row in run.records.items():
-            full = row[:-1] + _NO_NEURON_FIELDS
-            _summed(self.stacks, stack, full)
-            _summed(self.branches_of, stack, {branch}, _union)
+            full = row[:_OPS] + _NO_NEURON_FIELDS  # a record's row: OP_FIELDS, then its calls
+            _summed(self.stacks, stack, full + one_of[branch])
             owner = stack[-1] if stack else ""
             _summed(self.own, owner, full)
             split = self.own_elementwise.setdefault(owner, {})
             split[branch] = split.get(branch, 0) + row[_ELEMENTWISE]
-            _summed(self.branches, branch, full)
+            _summed(self.branches, branch, full[:])
             _summed(self.by_op, op, row)
+        no_branch = [0] * len(self.branch_names)
         for name, stats in run.neurons.items():
             full, stack = _neuron_row(stats), run.neuron_stacks[name] + (name,)
-            _summed(self.stacks, stack, full)
+            _summed(self.stacks, stack, full + no_branch)
             _summed(self.own, name, full)
-            _summed(self.branches, "neuron", full)
+            _summed(self.branches, "neuron", full[:])
             steps = (stats.spikes_per_step, [stats.units_per_step] * len(stats.spikes_per_step))
             _summed(self.steps, stack, steps, _add_steps)
 
@@ -153,27 +148,26 @@ class _Sums:
 def build_profile(modules, run, model_name, batch, layout, spikes, input_t) -> Profile:
     """``modules``: the model's ``named_modules()``."""
     sums = _Sums(run)
-    inclusive, branches_of = up_the_stacks(sums.stacks), up_the_stacks(sums.branches_of, _union)
+    inclusive = up_the_stacks(sums.stacks)
     steps_of = up_the_stacks(sums.steps, _add_steps) if sums.steps else {}
     params = _subtree_params(modules)
-    kinds = run.walk.kinds  # a module added by the forward is no neuron (it was not tracked)
+    kinds, branch_names = run.walk.kinds, sums.branch_names  # a module added by the forward is no neuron
+    no_row = [0] * (_WIDTH + len(branch_names))
     layers = []
     for name, module in modules:
-        row, branches = inclusive.get(name), branches_of.get(name, set())
-        if name != "" and not branches and not (row and any(row)):
+        row = inclusive.get(name, no_row)
+        if name != "" and not any(row):
             continue  # did not run
         spikes_t, units_t = steps_of.get(name, ([], []))
         layers.append(LayerRecord(name, type(module).__name__, 0 if name == "" else name.count(".") + 1,
-                                  params[id(module)], kinds.get(id(module), (name, PLAIN))[1] == NEURON, _counts(row),
-                                  branches, spikes_t, units_t, _counts(sums.own.get(name)),
-                                  sums.own_elementwise.get(name, {})))
-    totals = _counts([sum(column) for column in zip(*sums.branches.values())]) if sums.branches else empty_counts()
-    by_op = {op: {"calls": row[-1], **dict(zip(OP_FIELDS, row))} for op, row in sums.by_op.items()}
+                                  params[id(module)], kinds.get(id(module), (name, PLAIN))[1] == NEURON, row[:_WIDTH],
+                                  {b for b, n in zip(branch_names, row[_WIDTH:]) if n}, spikes_t, units_t,
+                                  sums.own.get(name, EMPTY_ROW), sums.own_elementwise.get(name, {})))
+    totals = [sum(column) for column in zip(*sums.branches.values())] if sums.branches else list(EMPTY_ROW)
     unsupported = [{"op": op, "module": module, "calls": calls}
                    for (op, module), calls in sorted(run.unsupported.items())]
     all_steps = ([], [])
     for steps in sums.steps.values():
         all_steps = _add_steps(all_steps, steps)
-    return Profile(model_name, batch, layout, spikes, layers, totals,
-                   {branch: _counts(row) for branch, row in sums.branches.items()}, by_op, unsupported,
+    return Profile(model_name, batch, layout, spikes, layers, totals, sums.branches, sums.by_op, unsupported,
                    all_steps[0], all_steps[1], params[id(modules[0][1])], input_t, list(run.warnings))

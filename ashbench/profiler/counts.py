@@ -39,9 +39,6 @@ OP_FIELDS = (
     "activation_write_bytes",
 )
 NEURON_FIELDS = ("neuron_updates", "spikes", "membrane_read_bytes", "membrane_write_bytes")
-ADDITIVE_FIELDS = OP_FIELDS + NEURON_FIELDS + ("neurons",)
+ROW_FIELDS = OP_FIELDS + NEURON_FIELDS  # the columns of a raw row (a Profile's whole-batch sums)
+ADDITIVE_FIELDS = ROW_FIELDS + ("neurons",)
 BRANCHES = ("ann", "snn", "neuron")
-
-
-def empty_counts() -> dict[str, int]:
-    return dict.fromkeys(ADDITIVE_FIELDS, 0)

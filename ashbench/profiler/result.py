@@ -1,16 +1,19 @@
 """The Profile: what one counted forward pass measured (plain data; no torch import).
 
-Raw counts are whole-batch integers; every public view divides by ``batch_size`` (per sample) and
-is summed over all time steps. Derived per-layer fields: ``neurons`` (per sample), ``timesteps``,
-``firing_rate`` = spikes / neuron_updates (= spikes / (neurons x timesteps) for one layer) and
-``firing_rate_per_step`` = spikes at step t / neurons.
+Raw counts are whole-batch integers, held as rows in ``counts.ROW_FIELDS`` order; every public view
+divides by ``batch_size`` (per sample) and is summed over all time steps. Derived per-layer fields:
+``neurons`` (per sample), ``timesteps``, ``firing_rate`` = spikes / neuron_updates (= spikes /
+(neurons x timesteps) for one layer) and ``firing_rate_per_step`` = spikes at step t / neurons.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ashbench.profiler.counts import ADDITIVE_FIELDS, BRANCHES, empty_counts
+from ashbench.profiler.counts import BRANCHES, OP_FIELDS, ROW_FIELDS
+
+EMPTY_ROW = (0,) * len(ROW_FIELDS)
+_UPDATES, _SPIKES = ROW_FIELDS.index("neuron_updates"), ROW_FIELDS.index("spikes")
 
 
 def per_sample(value: int, batch_size: int):
@@ -20,18 +23,19 @@ def per_sample(value: int, batch_size: int):
 
 @dataclass(slots=True)
 class LayerRecord:
-    """Raw counts of one module (its own work plus that of all its descendants)."""
+    """Raw counts of one module: ``counts`` its own work plus that of all its descendants, ``own`` its
+    own work (rows in ROW_FIELDS order); ``own_elementwise`` its own elementwise_ops per branch."""
 
     name: str
     type: str
     depth: int
     params: int = 0
     is_neuron: bool = False
-    counts: dict = field(default_factory=empty_counts)
+    counts: list | tuple = EMPTY_ROW
     branches: set = field(default_factory=set)
     spikes_per_step: list = field(default_factory=list)
     units_per_step: list = field(default_factory=list)
-    own: dict = field(default_factory=empty_counts)
+    own: list | tuple = EMPTY_ROW
     own_elementwise: dict = field(default_factory=dict)
 
     @property
@@ -50,9 +54,9 @@ class Profile:
     layout: str
     spikes: str
     layers: list
-    totals_raw: dict
-    branches_raw: dict
-    by_operator_raw: dict
+    totals_raw: list  # a row (ROW_FIELDS)
+    branches_raw: dict  # branch -> row
+    by_operator_raw: dict  # op -> [OP_FIELDS..., calls]
     unsupported_ops: list
     spikes_per_step_raw: list
     units_per_step_raw: list
@@ -65,14 +69,15 @@ class Profile:
         """Input T for a [T,B,...] layout, else the most steps any neuron ran, else 1."""
         return self.input_timesteps or max(len(self.spikes_per_step_raw), 1)
 
-    def _derive(self, raw: dict, spikes_t: list, units_t: list, params: int) -> dict:
+    def _derive(self, raw, spikes_t: list, units_t: list, params: int) -> dict:
+        """The per-sample counts of a raw row, with the derived fields."""
         b = self.batch_size
-        out = {k: per_sample(raw.get(k, 0), b) for k in ADDITIVE_FIELDS if k != "neurons"}
+        out = {k: per_sample(v, b) for k, v in zip(ROW_FIELDS, raw)}
         out["params"] = params
         out["neurons"] = per_sample(max(units_t, default=0), b)
         out["timesteps"] = len(spikes_t)
-        updates = raw.get("neuron_updates", 0)
-        out["firing_rate"] = raw.get("spikes", 0) / updates if updates else 0.0
+        updates = raw[_UPDATES]
+        out["firing_rate"] = raw[_SPIKES] / updates if updates else 0.0
         out["firing_rate_per_step"] = [s / u if u else 0.0 for s, u in zip(spikes_t, units_t)]
         return out
 
@@ -84,7 +89,7 @@ class Profile:
     def branches(self) -> dict:
         """Counts per branch: 'ann' (ops on real-valued inputs), 'snn' (ops on spike inputs),
         'neuron' (spiking-neuron state updates)."""
-        out = {name: self._derive(self.branches_raw.get(name, empty_counts()), [], [], 0) for name in BRANCHES}
+        out = {name: self._derive(self.branches_raw.get(name, EMPTY_ROW), [], [], 0) for name in BRANCHES}
         totals = self.totals
         for key in ("neurons", "timesteps", "firing_rate_per_step"):
             out["neuron"][key] = totals[key]
@@ -101,7 +106,7 @@ class Profile:
                 continue
             row = {"module": rec.name, "type": rec.type, "branch": rec.branch, "depth": rec.depth}
             row.update(self._derive(rec.counts, rec.spikes_per_step, rec.units_per_step, rec.params))
-            row["self"] = {k: per_sample(v, self.batch_size) for k, v in rec.own.items() if k != "neurons"}
+            row["self"] = {k: per_sample(v, self.batch_size) for k, v in zip(ROW_FIELDS, rec.own)}
             row["self_branch_elementwise"] = {k: per_sample(v, self.batch_size) for k, v in rec.own_elementwise.items()}
             rows.append(row)
         return rows
@@ -109,8 +114,8 @@ class Profile:
     def by_operator(self) -> dict[str, dict]:
         """Per aten op: calls and per-sample counts (e.g. 'aten.convolution.default')."""
         b = self.batch_size
-        return {op: {k: (v if k == "calls" else per_sample(v, b)) for k, v in c.items()}
-                for op, c in sorted(self.by_operator_raw.items())}
+        return {op: {"calls": row[-1], **{k: per_sample(v, b) for k, v in zip(OP_FIELDS, row)}}
+                for op, row in sorted(self.by_operator_raw.items())}
 
     def to_dict(self, depth: int | None = None) -> dict:
         """The documented JSON schema (without energy, which ``ashbench.energy`` adds)."""
