@@ -301,13 +301,14 @@ class _Run:
         self._record(stack_key, name, branch, counts)
 
     def on_whole(self, name: str, module, args, kwargs, out) -> None:
-        """Count one call of module ``name``, counted whole (``rules.WHOLE_MODULES``), as its own op; runs
-        while the counting mode is still suspended. Its operands: the tensors it was given, its parameters."""
+        """Count one call of module ``name``, counted whole (``rules.WHOLE_MODULES``), as its own op, at once
+        (its rule is arithmetic on the configuration: nothing to gain by holding it); runs while the counting
+        mode is still suspended. Its operands: the tensors it was given, its parameters."""
         whole = WHOLE_MODULES[type(module)]
         operands = tensors_of(args) + tensors_of(tuple(kwargs.values()))
         operands += [p for p in module._parameters.values() if p is not None]
         self._counted_op(whole.name(module), lambda ctx, a, k, o: whole.rule(ctx, module, a, k, o),
-                         args, kwargs, out, operands, self.stack_key + (name,))
+                         args, kwargs, out, operands, self.stack_key + (name,), at_once=True)
 
     def on_composite(self, name: str, rule, args, kwargs, run_it):
         """Count a composite torch function as one op with ``rule`` (``rules.Composite``): it runs with

@@ -25,7 +25,7 @@ import torch
 from torch import Tensor
 from torch.multiprocessing.reductions import StorageWeakRef
 
-from ashbench.profiler.spikes import BINARY, SpikeSemantics
+from ashbench.profiler.spikes import BINARY, SpikeSemantics, first_element
 
 NOW = float("inf")  # ``SpikeTracker.as_of`` outside a held op's count: every mark is seen
 
@@ -85,9 +85,12 @@ class SpikeTracker:
         return None
 
     def look_spike_like(self, t: torch.Tensor) -> None:
-        """Note (once per tensor view) when a real-valued activation holds only 0/1 values: spikes
-        from a neuron the profiler does not recognise (reported as a warning)."""
-        if self.spike_like_unmarked or not torch.is_tensor(t) or not t.is_floating_point() or self.is_param(t):
+        """Note when a real-valued activation holds only 0/1 values: spikes from a neuron the profiler does
+        not recognise (reported as a warning). A first element other than 0 or 1 settles it at once (the
+        common case); otherwise the whole tensor is checked, once per tensor view."""
+        if self.spike_like_unmarked or not t.is_floating_point() or not t.numel() or first_element(t) not in (0, 1):
+            return
+        if self.is_param(t):
             return
         key = _view_key(t)
         if key not in self._looked:
