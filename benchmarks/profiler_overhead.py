@@ -19,10 +19,10 @@ same input ([T=4, B=64, 3, 32, 32]):
 
 Timing method: one warm-up call per variant, then R rounds; each round runs every variant once, in
 an order shuffled by round (``round_orders``, seeded), so all variants see the same machine load and
-each follows every other about equally often. (A rotated order, used before 2026-11-29 16:00, made
+each follows every other about equally often. (A rotated order, used before 2026-11-29 15:20 UTC, made
 each variant always follow the same one; ashbench followed plain, which left the model's data and
-torch's code in the caches: on the LSTM that read ashbench / dispatch_noop 1.15x where a shuffled
-order reads 1.3x.) The garbage collector is
+torch's code in the caches: with the same code, field_overhead.py's LSTM read ashbench / dispatch_noop
+1.05-1.18x in ten rotated 201-round runs and 1.26-1.35x in five shuffled ones.) The garbage collector is
 off inside each timed call (``timeit``'s and pyperf's convention); ``--cold`` adds a ``gc.collect()``
 before every call (cold CPU caches: the method before 2026-11-29 12:00). Reported: median ms per
 variant, median(variant) / median(plain), and median(ashbench) / median(sj_opcount).

@@ -151,7 +151,7 @@ def test_unit_fast_path_equals_general_path_on_spikes(spikes):
     assert semantics.unit_events_per_row(rows.half()) == expected
 
 
-@pytest.mark.parametrize("value", [2.0, 0.5, -1.0, float("nan"), float("inf"), 1.0 + 2 ** -23])
+@pytest.mark.parametrize("value", [2.0, 0.5, -1.0, float("nan"), float("inf"), 1.0 + 2 ** -23, 1e-9, 1.0 - 2 ** -24])
 def test_unit_fast_path_declines_anything_but_zero_one(value):
     from ashbench.profiler.spikes import parse_semantics
 
@@ -160,6 +160,56 @@ def test_unit_fast_path_declines_anything_but_zero_one(value):
     for spikes in ("auto", "binary", "ternary", "multi:3"):
         assert parse_semantics(spikes).unit_events_per_row(rows) is None  # the general path decides
     assert parse_semantics("auto").unit_events_per_row(rows.long() if value == 2.0 else rows) is None
+
+
+def test_a_fraction_that_float32_sums_would_round_away_is_no_spike():
+    # The test of 0/1 values used to be sum(x) == sum(x*x) in float32. With a fraction both sums round:
+    # [1, 1e-9] sums to 1.0 and so does its dot product (1 + 1e-18), and 2,000,000 ones with one
+    # 0.9999999 (float32 0.99999988) give 1,999,999.99999988 and 1,999,999.99999976, both 2,000,000.0
+    # at float32's spacing of 0.125 there. Integrality is now tested value by value (x == round(x)).
+    from ashbench.profiler.spikes import BINARY, parse_semantics
+
+    small = torch.tensor([1.0, 1e-9])
+    big = torch.ones(2_000_000)
+    big[5] = 0.9999999
+    for x in (small, big):
+        for spikes in ("auto", "binary", "ternary", "multi:3"):
+            assert parse_semantics(spikes).bound(x) is None
+            assert parse_semantics(spikes).unit_events_per_row(x.reshape(1, -1)) is None
+        assert not BINARY.is_spike(x)
+    assert parse_semantics("auto").bound(torch.tensor([1.0, float("inf")])) is None  # was OverflowError
+
+    class Soft(nn.Module):
+        """A 'neuron' emitting one value of 1e-9 beside its spikes."""
+
+        def forward(self, x):
+            out = (x > 0.5).float()
+            out[0, 0] = 1e-9
+            return out
+
+    with pytest.raises(SpikeSemanticsError, match="outside the declared 'binary'"):
+        profile(Soft(), torch.tensor([[0.1, 0.9, 0.7]]), spikes="binary", neuron_classes=(Soft,))
+    # an input of 0/1 values but one 1e-9 is real-valued: Linear(3, 2) on it is 3 * 2 = 6 MACs, no synops
+    near = torch.tensor([[1.0, 1e-9, 1.0]])
+    totals = profile(nn.Linear(3, 2), near).totals
+    assert (totals["macs"], totals["synops"]) == (6, 0)
+
+
+def test_fraction_free_is_exact_across_chunks_and_dtypes(monkeypatch):
+    from ashbench.profiler import spikes
+
+    monkeypatch.setattr(spikes, "FRACTION_CHUNK", 4)  # 10 values: chunks of 4, 4 and 2
+    x = torch.tensor([1.0, 0, 1, 1, 0, 1, 0, 0, 1, 1])
+    assert spikes.fraction_free(x) and spikes.fraction_free(x.double()) and spikes.fraction_free(x.half())
+    for i in (0, 5, 9):  # a fraction in the first, second and last chunk
+        y = x.clone()
+        y[i] = 2.0 ** -30  # its term 2**-30 * (1 - 2**-30) > 0, so the chunk's dot product is > 0
+        assert not spikes.fraction_free(y)
+    # float64: 1 - 1e-12 rounds to 1.0 in float32, so the test stays in float64, where the term is ~1e-12
+    assert not spikes.fraction_free(torch.tensor([1.0, 1 - 1e-12], dtype=torch.float64))
+    # signed (ternary): |-1| * (1 - |-1|) = 0, |-0.5| * 0.5 = 0.25
+    assert spikes.fraction_free(torch.tensor([-1.0, 0, 1]), signed=True)
+    assert not spikes.fraction_free(torch.tensor([-1.0, -0.5]), signed=True)
 
 
 def test_multi_valued_and_ternary_neurons_still_counted_by_the_general_path():

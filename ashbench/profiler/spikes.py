@@ -62,21 +62,23 @@ class SpikeSemantics:
 
     def bound(self, x: torch.Tensor) -> int | None:
         """The largest event count an element of ``x`` carries, or None when ``x`` breaks the
-        semantics. Range by ``aminmax``; integrality of values in [-1, 1] by sum(|x|) == sum(x*x),
-        which holds exactly when each is -1, 0 or 1 (v*v < |v| for 0 < |v| < 1), in exact float32
-        sums over chunks; of larger values by x == round(x)."""
+        semantics: the range by ``aminmax`` (finite, within the semantics'), then integrality: values
+        within [-1, 1] by ``fraction_free``, larger ones by ``x == round(x)``. (Until 2026-11-29 the values
+        in [-1, 1] were tested by sum(|x|) == sum(x*x) in float32: exact for -1/0/1 values, but with a
+        fraction both sums round, and [1, 1e-9] passed as binary.)"""
         if x.dtype == torch.bool:
             return 1
         if x.numel() == 0 or x.is_complex():
             return None
         low, high = (float(v) for v in torch.aminmax(x))
         lowest = -1 if self.kind == "ternary" else 0
-        if not (low >= lowest and high <= (self.max_events if self.max_events is not None else float("inf"))):
+        if not (low >= lowest and high <= (self.max_events if self.max_events is not None else math.inf)
+                and high < math.inf):
             return None  # out of range (a NaN fails every comparison)
         if not x.is_floating_point():
             return int(max(high, -low))
         if max(high, -low) <= 1:
-            return 1 if _units(x, low) else None
+            return 1 if fraction_free(x, signed=low < 0) else None
         return int(high) if bool(torch.equal(x, torch.round(x))) else None
 
     def events(self, x: torch.Tensor) -> torch.Tensor:
@@ -89,8 +91,8 @@ class SpikeSemantics:
         """Exact events of each row of a 2-D tensor of 0/1 spikes (one row per time step), or None
         when its values are anything else (counts above 1, -1, fractions, NaN; then ``bound`` and
         ``events_per_row`` decide). The common case of a neuron's output in few, fast passes: the
-        range by ``aminmax``, then 0/1 values by sum(x) == sum(x*x) as ``bound`` checks them, with the
-        row sums exact integers (float32 sums of fewer than 2**24 values of 0/1)."""
+        range by ``aminmax``, integrality by ``fraction_free``, then the row sums, exact integers
+        (float32 sums of fewer than 2**24 values of 0/1)."""
         if rows.dtype == torch.bool:
             return rows.sum(dim=1).tolist()
         if not rows.is_floating_point() or rows.numel() == 0 or rows.numel() >= FLOAT32_EXACT_LIMIT:
@@ -98,13 +100,9 @@ class SpikeSemantics:
         low, high = torch.aminmax(rows)
         if not (float(low) >= 0 and float(high) <= 1):  # a NaN fails both
             return None
-        per_row = rows.sum(dim=1, dtype=torch.float32).tolist()
-        flat = rows.reshape(-1)
-        flat = flat if flat.dtype == torch.float32 else flat.float()
-        total = sum(per_row)  # exact: float32-exact integers added in float64
-        if total != float(torch.dot(flat, flat)) or not total.is_integer():
+        if not fraction_free(rows):
             return None
-        return [int(v) for v in per_row]
+        return [int(v) for v in rows.sum(dim=1, dtype=torch.float32).tolist()]
 
     def events_per_row(self, rows: torch.Tensor) -> list[int]:
         """Exact events of each row of a 2-D spike tensor (e.g. one row per time step) that obeys the
@@ -128,11 +126,25 @@ def first_element(x: torch.Tensor):
     return x[(0,) * x.dim()].item()
 
 
-def _units(x: torch.Tensor, low: float) -> bool:
-    """Every value of ``x`` (all within [-1, 1]) is -1, 0 or 1."""
-    flat = (x.abs() if low < 0 else x).reshape(-1).float()
-    total, squares = _chunked(flat, torch.sum), _chunked(flat, lambda c: torch.dot(c, c))
-    return total == squares and total.is_integer()
+FRACTION_CHUNK = 1 << 18  # elements per dot product of ``fraction_free`` (its float32 temporary: 1 MiB)
+
+
+def fraction_free(x: torch.Tensor, signed: bool = False) -> bool:
+    """Whether no value of ``x`` (every value within [0, 1], or [-1, 1] when ``signed``) lies strictly
+    between -1, 0 and 1: sum(|x| * (1 - |x|)) == 0. Each term is >= 0, and exactly 0 for -1, 0 and 1; a
+    float sum of non-negative terms is 0 only when every term is (a positive term never rounds away), so
+    the test is exact whatever the tensor's size, unlike sum(x) == sum(x*x). Taken as dot products over
+    chunks of ``FRACTION_CHUNK`` elements, in float32 (float64 for float64 tensors; half and bfloat16
+    convert exactly). A subnormal value counts as a fraction unless the CPU flushes subnormals to zero
+    (``torch.set_flush_denormal``), which reads it as 0."""
+    flat = x.reshape(-1)
+    if flat.dtype not in (torch.float32, torch.float64):
+        flat = flat.float()
+    for chunk in flat.split(FRACTION_CHUNK):
+        magnitude = chunk.abs() if signed else chunk
+        if float(torch.dot(magnitude, 1 - magnitude)) != 0:
+            return False
+    return True
 
 
 # float32 holds every integer below 2**24 exactly, so a float32 sum of integer values whose
@@ -150,12 +162,6 @@ def event_sums(events: torch.Tensor, dim=None) -> torch.Tensor:
     if summed.numel() == 0 or float(summed.max()) < FLOAT32_EXACT_LIMIT:
         return summed.double()
     return events.sum(dtype=torch.float64) if dim is None else events.sum(dim=dim, dtype=torch.float64)
-
-
-def _chunked(flat: torch.Tensor, reduce) -> float:
-    """float32 reduction per chunk of fewer than 2**24 elements, added up in Python floats:
-    exact whenever the values are 0/1 (every partial result is an integer below 2**24)."""
-    return sum(float(reduce(chunk)) for chunk in flat.split(FLOAT32_EXACT_LIMIT - 1))
 
 
 _PARSED: dict[str, SpikeSemantics] = {}  # spec -> its (immutable) semantics, parsed once
