@@ -203,3 +203,44 @@ def test_first_element_equals_indexing_on_every_layout(dtype):
         views.append(torch._neg_view(base[1:]))  # a negated view: its memory holds -x
     for v in views:
         assert first_element(v) == v[(0,) * v.dim()].item()
+
+
+def test_a_weakref_to_a_storage_lives_exactly_as_long_as_the_storage():
+    # tracking.py keys event marks by storage address and holds a weakref to the storage's Python object;
+    # PyTorch keeps that object alive while the storage lives (PyObject preservation), so the weakref dies
+    # with the storage, not with the wrapper object untyped_storage() returned
+    import gc
+    import weakref
+
+    t = torch.rand(8)
+    ref = weakref.ref(t.untyped_storage())  # no Python reference to the storage object is left
+    gc.collect()
+    view = t[2:]
+    del t
+    gc.collect()
+    assert ref() is not None  # a view still holds the storage
+    del view
+    gc.collect()
+    assert ref() is None
+
+
+def test_a_mark_dies_with_its_storage_even_when_the_address_is_reused():
+    from ashbench.profiler.spikes import BINARY
+    from ashbench.profiler.tracking import SpikeTracker
+
+    tracker = SpikeTracker(BINARY, [])
+    spikes = torch.ones(1024)
+    tracker.mark(spikes)
+    assert tracker.known_spike(spikes)
+    address = spikes.untyped_storage().data_ptr()
+    del spikes
+    found = None
+    for _ in range(64):  # the allocator hands the freed block out again (same size, same version 0)
+        candidate = torch.zeros(1024)
+        if candidate.untyped_storage().data_ptr() == address:
+            found = candidate
+            break
+        del candidate
+    if found is None:
+        pytest.skip("the allocator did not reuse the address")
+    assert found._version == 0 and not tracker.known_spike(found)  # a new storage there is no event
