@@ -137,11 +137,10 @@ def fraction_free(x: torch.Tensor, signed: bool = False) -> bool:
     chunks of ``FRACTION_CHUNK`` elements, in float32 (float64 for float64 tensors; half and bfloat16
     convert exactly). A subnormal value counts as a fraction unless the CPU flushes subnormals to zero
     (``torch.set_flush_denormal``), which reads it as 0."""
-    flat = x.reshape(-1)
-    if flat.dtype not in (torch.float32, torch.float64):
-        flat = flat.float()
-    for chunk in flat.split(FRACTION_CHUNK):
-        magnitude = chunk.abs() if signed else chunk
+    convert = x.dtype not in (torch.float32, torch.float64)
+    for chunk in x.reshape(-1).split(FRACTION_CHUNK):
+        magnitude = chunk.float() if convert else chunk  # per chunk: no float32 copy of a whole half tensor
+        magnitude = magnitude.abs() if signed else magnitude
         if float(torch.dot(magnitude, 1 - magnitude)) != 0:
             return False
     return True
