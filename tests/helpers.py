@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 import io
+import sys
 import textwrap
 from dataclasses import dataclass
+from pathlib import Path
 
 from ashbench.cli import main
 
@@ -53,3 +56,15 @@ def sweep_spec(tmp_path, grid: str, name: str = "s", extra: str = ""):
     path = tmp_path / f"{name}.toml"
     path.write_text(text)
     return path
+
+
+BENCHMARKS = str(Path(__file__).resolve().parent.parent / "benchmarks")
+
+
+def import_benchmark(name: str):
+    """The script ``benchmarks/NAME.py`` as a module (benchmarks/ is not a package)."""
+    sys.path.insert(0, BENCHMARKS)
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(BENCHMARKS)

@@ -1,22 +1,14 @@
 """The timing method of benchmarks/profiler_overhead.py and field_overhead.py: the order of the variants."""
 
-import sys
 from collections import Counter
-from pathlib import Path
 
 import pytest
-
-BENCHMARKS = str(Path(__file__).resolve().parent.parent / "benchmarks")
+from helpers import import_benchmark
 
 
 @pytest.fixture(scope="module")
 def overhead():
-    sys.path.insert(0, BENCHMARKS)
-    try:
-        import profiler_overhead
-    finally:
-        sys.path.remove(BENCHMARKS)
-    return profiler_overhead
+    return import_benchmark("profiler_overhead")
 
 
 def test_rounds_are_seeded_permutations(overhead):

@@ -1,22 +1,13 @@
 """benchmarks/relation_probe.py's two measures, on hand-made embeddings (arithmetic in comments)."""
 
-import sys
-from pathlib import Path
-
 import pytest
 import torch
-
-BENCHMARKS = str(Path(__file__).resolve().parent.parent / "benchmarks")
+from helpers import import_benchmark
 
 
 @pytest.fixture(scope="module")
 def probe():
-    sys.path.insert(0, BENCHMARKS)
-    try:
-        import relation_probe
-    finally:
-        sys.path.remove(BENCHMARKS)
-    return relation_probe
+    return import_benchmark("relation_probe")
 
 
 def test_kind_stats_cosine_separation_and_accuracy_per_kind(probe):
