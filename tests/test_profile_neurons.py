@@ -212,6 +212,20 @@ def test_fraction_free_is_exact_across_chunks_and_dtypes(monkeypatch):
     assert not spikes.fraction_free(torch.tensor([-1.0, -0.5]), signed=True)
 
 
+def test_unit_events_of_blocks_of_several_widths_at_once():
+    from ashbench.profiler.spikes import BINARY
+
+    a = torch.tensor([[1.0, 0, 1], [0, 0, 1]])  # width 3: rows of 2 and 1 events
+    b = torch.tensor([[1.0, 1, 1]])  # width 3: 3
+    c = torch.tensor([[1.0, 0, 0, 0, 1], [1, 1, 1, 1, 1]])  # width 5: 2 and 5
+    # a and b adjacent (one width): one view of rows [a; b] summed; c another
+    assert BINARY.unit_events_per_row_of([a, b, c]) == [[2, 1], [3], [2, 5]]
+    assert BINARY.unit_events_per_row_of([a, b, c]) == [BINARY.unit_events_per_row(x) for x in (a, b, c)]
+    c[1, 2] = 0.5  # one fraction in one block: none is counted here (each is then checked on its own)
+    assert BINARY.unit_events_per_row_of([a, b, c]) is None
+    assert BINARY.unit_events_per_row_of([a.bool(), b.bool()]) == [[2, 1], [3]]
+
+
 def test_multi_valued_and_ternary_neurons_still_counted_by_the_general_path():
     # DoubleSpiker emits 0/2: the fast path declines, the general path counts 2 events per value
     x = torch.tensor([[0.9, 0.1, 0.7, 0.2]])

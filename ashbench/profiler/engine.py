@@ -227,27 +227,25 @@ class _Run:
 
     def _small_outputs_together(self, pending: list) -> dict:
         """id(pending neuron item) -> its 0/1 events per step, for the small outputs (at most
-        ``TOGETHER_ELEMENTS``) unchanged since they were held, counted in one ``unit_events_per_row``
-        per row width: a few reductions instead of a few per call (each costs microseconds however small
-        its tensor). A group holding anything but 0/1 values is left to be checked and counted call by call."""
+        ``TOGETHER_ELEMENTS``) unchanged since they were held, counted together in one
+        ``unit_events_per_row_of`` per dtype and device (outputs of one row width adjacent: one row sum
+        each): a few reductions instead of a few per call (each costs microseconds however small its
+        tensor). When anything but 0/1 values is among them, each is checked and counted on its own."""
         groups: dict = {}
         for item in pending:
             if item[0] is _NEURON:
                 _, (_stats, _module, spikes, _name, axis), version = item
                 if spikes._version == version and spikes.numel() <= TOGETHER_ELEMENTS:
                     steps = neuron_steps(spikes, axis)
-                    groups.setdefault((steps.shape[1], steps.dtype, steps.device), []).append((id(item), steps))
+                    groups.setdefault((steps.dtype, steps.device), []).append((steps.shape[1], id(item), steps))
         counted = {}
         for members in groups.values():
             if len(members) < 2:
                 continue
-            per_row = self.semantics.unit_events_per_row(torch.cat([steps for _, steps in members]))
-            if per_row is None:
-                continue
-            start = 0
-            for key, steps in members:
-                counted[key] = per_row[start:start + steps.shape[0]]
-                start += steps.shape[0]
+            members.sort(key=lambda member: member[0])  # by row width, call order kept within one (stable)
+            per_row = self.semantics.unit_events_per_row_of([steps for _, _, steps in members])
+            if per_row is not None:
+                counted.update(zip([key for _, key, _ in members], per_row))
         return counted
 
     def warn(self, message: str) -> None:

@@ -90,19 +90,40 @@ class SpikeSemantics:
     def unit_events_per_row(self, rows: torch.Tensor) -> list[int] | None:
         """Exact events of each row of a 2-D tensor of 0/1 spikes (one row per time step), or None
         when its values are anything else (counts above 1, -1, fractions, NaN; then ``bound`` and
-        ``events_per_row`` decide). The common case of a neuron's output in few, fast passes: the
-        range by ``aminmax``, integrality by ``fraction_free``, then the row sums, exact integers
-        (float32 sums of fewer than 2**24 values of 0/1)."""
-        if rows.dtype == torch.bool:
-            return rows.sum(dim=1).tolist()
-        if not rows.is_floating_point() or rows.numel() == 0 or rows.numel() >= FLOAT32_EXACT_LIMIT:
+        ``events_per_row`` decide): ``unit_events_per_row_of`` of the one block."""
+        found = self.unit_events_per_row_of([rows])
+        return None if found is None else found[0]
+
+    def unit_events_per_row_of(self, blocks: list) -> list[list[int]] | None:
+        """``unit_events_per_row`` of each 2-D block (one dtype and device), or None when any value of any
+        block is other than 0/1. The common case of neuron outputs in few, fast passes over all blocks at
+        once: the range by ``aminmax``, integrality by ``fraction_free``, then the row sums of each run of
+        adjacent blocks of one width in one reduction, exact integers (float32 sums of 0/1 values over rows
+        of fewer than 2**24 elements)."""
+        if blocks[0].dtype == torch.bool:
+            return [b.sum(dim=1).tolist() for b in blocks]
+        if not blocks[0].is_floating_point() or any(b.shape[1] >= FLOAT32_EXACT_LIMIT for b in blocks):
             return None
-        low, high = torch.aminmax(rows)
+        flat = blocks[0].reshape(-1) if len(blocks) == 1 else torch.cat([b.reshape(-1) for b in blocks])
+        if flat.numel() == 0:
+            return None
+        low, high = torch.aminmax(flat)
         if not (float(low) >= 0 and float(high) <= 1):  # a NaN fails both
             return None
-        if not fraction_free(rows):
+        if not fraction_free(flat):
             return None
-        return [int(v) for v in rows.sum(dim=1, dtype=torch.float32).tolist()]
+        found, start, i = [], 0, 0
+        while i < len(blocks):  # a run of blocks of one width: one view of ``flat``, one sum
+            width, j = blocks[i].shape[1], i
+            while j < len(blocks) and blocks[j].shape[1] == width:
+                j += 1
+            rows = sum(b.shape[0] for b in blocks[i:j])
+            sums = flat[start:start + rows * width].view(rows, width).sum(dim=1, dtype=torch.float32).tolist()
+            for b in blocks[i:j]:
+                found.append([int(v) for v in sums[:b.shape[0]]])
+                sums = sums[b.shape[0]:]
+            start, i = start + rows * width, j
+        return found
 
     def events_per_row(self, rows: torch.Tensor) -> list[int]:
         """Exact events of each row of a 2-D spike tensor (e.g. one row per time step) that obeys the
