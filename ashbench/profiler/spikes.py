@@ -159,7 +159,8 @@ def fraction_free(x: torch.Tensor, signed: bool = False) -> bool:
     convert exactly). A subnormal value counts as a fraction unless the CPU flushes subnormals to zero
     (``torch.set_flush_denormal``), which reads it as 0."""
     convert = x.dtype not in (torch.float32, torch.float64)
-    for chunk in x.reshape(-1).split(FRACTION_CHUNK):
+    flat = x.reshape(-1)
+    for chunk in (flat,) if flat.numel() <= FRACTION_CHUNK else flat.split(FRACTION_CHUNK):
         magnitude = chunk.float() if convert else chunk  # per chunk: no float32 copy of a whole half tensor
         magnitude = magnitude.abs() if signed else magnitude
         if float(torch.dot(magnitude, 1 - magnitude)) != 0:
