@@ -274,18 +274,16 @@ class _Run:
             if operands is not None:
                 self.tracker.propagate(operands, out)
 
-    def _counted_op(self, name: str, rule, args, kwargs, out, tensors: list | None = None,
-                    stack_key: tuple | None = None, at_once: bool = False) -> None:
-        """Count an op with ``rule``: held for the next flush (``defer``), else (or ``at_once``) now.
-        ``tensors``: its tensor operands (default: those of ``args``), read for its memory traffic and
-        checked unchanged; ``stack_key``: the modules it is credited to (default: those running)."""
-        tensors = tensors_of(args) if tensors is None else tensors
-        stack_key = self.stack_key if stack_key is None else stack_key
+    def _counted_op(self, name: str, rule, args, kwargs, out, at_once: bool = False) -> None:
+        """Count an op with ``rule``, credited to the modules running: held for the next flush (``defer``),
+        else (or ``at_once``) now. Its tensor operands (those of ``args``) are read for its memory traffic
+        and checked unchanged at the flush."""
+        tensors = tensors_of(args)
         if at_once or not self.defer:
-            self._count(name, rule, args, kwargs, out, stack_key, tensors)
+            self._count(name, rule, args, kwargs, out, self.stack_key, tensors)
             return
         tracker = self.tracker
-        item = (_OP, name, rule, args, kwargs, out, stack_key, tracker.clock, tensors,
+        item = (_OP, name, rule, args, kwargs, out, self.stack_key, tracker.clock, tensors,
                 [t._version for t in tensors])
         tracker.clock += 1  # marks made from here on are newer than this op
         self._hold(item, _nbytes(out))
@@ -305,8 +303,8 @@ class _Run:
         whole = WHOLE_MODULES[type(module)]
         operands = tensors_of(args) + tensors_of(tuple(kwargs.values()))
         operands += [p for p in module._parameters.values() if p is not None]
-        self._counted_op(whole.name(module), lambda ctx, a, k, o: whole.rule(ctx, module, a, k, o),
-                         args, kwargs, out, operands, self.stack_key + (name,), at_once=True)
+        self._count(whole.name(module), lambda ctx, a, k, o: whole.rule(ctx, module, a, k, o),
+                    args, kwargs, out, self.stack_key + (name,), operands)
 
     def on_composite(self, name: str, rule, args, kwargs, run_it):
         """Count a composite torch function as one op with ``rule`` (``rules.Composite``): it runs with
