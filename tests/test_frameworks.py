@@ -340,3 +340,53 @@ def test_a_framework_that_is_not_imported_is_neither_imported_nor_recognised():
             "[m in sys.modules for m in ('snntorch', 'norse', 'sinabs')])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[(), (), ()] [False, False, False]"
+
+
+def test_the_walks_per_type_facts_keep_the_per_instance_neuron_test():
+    # walk.py reads a module type once; a framework's neuron test is per instance (StateLeaky is a neuron
+    # only with output=True), so the same type must be read again per module, profile after profile
+    snn = pytest.importorskip("snntorch")
+    from ashbench.profiler.walk import NEURON, PLAIN, ModelWalk
+
+    spiking, membrane = snn.StateLeaky(0.5, 2, output=True), snn.StateLeaky(0.5, 2, output=False)
+    net = nn.Sequential(spiking, membrane)
+    kinds = ModelWalk(list(net.named_modules())).kinds
+    assert (kinds[id(spiking)][1], kinds[id(membrane)][1]) == (NEURON, PLAIN)
+    membrane.output = True  # now it emits spikes: a neuron in the next walk
+    assert ModelWalk(list(net.named_modules())).kinds[id(membrane)][1] == NEURON
+
+
+def test_every_framework_neuron_class_names_the_bases_of_what_it_accepts():
+    # the walk skips the per-instance test for a type outside ashbench_bases(): every module a framework
+    # accepts must derive from one of them
+    candidates = [nn.Linear(2, 2), nn.LSTM(2, 2)]
+    snn = pytest.importorskip("snntorch")
+    candidates += [snn.Leaky(beta=0.5), snn.Synaptic(alpha=0.5, beta=0.5), snn.StateLeaky(0.5, 2, output=True)]
+    layers = pytest.importorskip("sinabs.layers")
+    candidates += [layers.IAF(), layers.LIF(tau_mem=2.0), layers.IAFSqueeze(batch_size=1)]
+    norse = pytest.importorskip("norse.torch")
+    candidates += [norse.LIFCell(), norse.LIF(), norse.LIFRecurrentCell(2, 2)]
+    per_instance = [cls for cls in neuron_types() if hasattr(cls, "ashbench_bases")]
+    assert len(per_instance) == 3  # snnTorch, sinabs, Norse (a plain class is its own base)
+    for cls in per_instance:
+        accepted = [m for m in candidates if isinstance(m, cls)]
+        assert accepted and all(isinstance(m, cls.ashbench_bases()) for m in accepted), cls
+
+
+def test_a_declared_neuron_class_with_a_metaclass_of_its_own_is_tested_per_module():
+    # an ABC's isinstance follows register(), not the module's base classes: the walk asks isinstance
+    import abc
+
+    from ashbench.profiler.walk import NEURON, PLAIN, ModelWalk
+
+    class Spiking(abc.ABC):  # noqa: B024 (registration only)
+        pass
+
+    class Fire(nn.Module):
+        def forward(self, x):
+            return (x > 0).float()
+
+    Spiking.register(Fire)
+    net = nn.Sequential(nn.Linear(2, 2), Fire())
+    kinds = ModelWalk(list(net.named_modules()), (Spiking,)).kinds
+    assert (kinds[id(net[0])][1], kinds[id(net[1])][1]) == (PLAIN, NEURON)

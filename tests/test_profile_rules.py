@@ -598,3 +598,23 @@ def test_subtree_params_equal_module_parameters(name):
     modules = list(model.named_modules())
     counts = _subtree_params(modules)
     assert {n: counts[id(m)] for n, m in modules} == {n: sum(p.numel() for p in m.parameters()) for n, m in modules}
+
+
+def test_the_forward_runs_without_gradients_and_the_grad_mode_is_restored_after_it():
+    seen = []
+
+    class Probe(nn.Module):
+        def forward(self, x):
+            seen.append(torch.is_grad_enabled())
+            if x.sum() < 0:
+                raise ValueError("negative input")
+            return x
+
+    assert torch.is_grad_enabled()
+    profile(Probe(), torch.ones(1, 2))
+    with pytest.raises(InputError):
+        profile(Probe(), -torch.ones(1, 2))  # a forward that fails restores it too
+    assert seen == [False, False] and torch.is_grad_enabled()
+    with torch.no_grad():  # a caller's no_grad stays on
+        profile(Probe(), torch.ones(1, 2))
+        assert not torch.is_grad_enabled()

@@ -301,10 +301,15 @@ class _Run:
         (its rule is arithmetic on the configuration: nothing to gain by holding it); runs while the counting
         mode is still suspended. Its operands: the tensors it was given, its parameters."""
         whole = WHOLE_MODULES[type(module)]
-        operands = tensors_of(args) + tensors_of(tuple(kwargs.values()))
+        op = whole.name(module)
+        operands = tensors_of(args) + tensors_of(tuple(kwargs.values())) if kwargs else tensors_of(args)
         operands += [p for p in module._parameters.values() if p is not None]
-        self._count(whole.name(module), lambda ctx, a, k, o: whole.rule(ctx, module, a, k, o),
-                    args, kwargs, out, self.stack_key + (name,), operands)
+        try:
+            branch, counts = whole.rule(self.tracker, module, args, kwargs, out)
+        except Exception as exc:  # a bug in a rule must not pass for a user's bad input
+            raise RuleFailure(f"counting rule for {op} failed: {type(exc).__name__}: {exc}") from exc
+        self._add_bytes(counts, operands, out)
+        self._record(self.stack_key + (name,), op, branch, counts)
 
     def on_composite(self, name: str, rule, args, kwargs, run_it):
         """Count a composite torch function as one op with ``rule`` (``rules.Composite``): it runs with
@@ -425,21 +430,23 @@ _INSTALLED: dict = {"profiles": 0, "names": set(), "entries": []}
 
 
 class _Wrapped:
-    """For one forward: the fast paths the dispatch mode cannot count switched off (``ModelWalk.fast_paths``:
-    module, attribute; restored after), and the functions of ``rules.COMPOSITE_RULES`` replaced, in their
-    namespaces, by wrappers that count a call as one op
-    (``_Run.on_composite``) whatever backend runs it, for the run of the calling thread; calls from a thread
-    without a profile pass through uncounted. Safe with profiles in several threads and nested in one (each
-    adds what it needs); the originals are back when the last one ends. Under the function-mode fallback
-    (``_CompositeMode``) neither is needed."""
+    """For one forward: gradients off (what ``torch.no_grad()`` does, without its context object), the fast
+    paths the dispatch mode cannot count switched off (``ModelWalk.fast_paths``: module, attribute; restored
+    after), and the functions of ``rules.COMPOSITE_RULES`` replaced, in their namespaces, by wrappers that
+    count a call as one op (``_Run.on_composite``) whatever backend runs it, for the run of the calling
+    thread; calls from a thread without a profile pass through uncounted. Safe with profiles in several
+    threads and nested in one (each adds what it needs); the originals are back when the last one ends.
+    Under the function-mode fallback (``_CompositeMode``) neither the fast paths nor the wrappers are needed."""
 
-    __slots__ = ("run", "previous", "fast_paths")
+    __slots__ = ("run", "previous", "fast_paths", "grad")
 
     def __init__(self, run: _Run):
         self.run = run
         self.fast_paths = [] if run.function_mode else run.walk.fast_paths
 
     def __enter__(self):
+        self.grad = torch.is_grad_enabled()
+        torch._C._set_grad_enabled(False)
         for module, attribute in self.fast_paths:
             setattr(module, attribute, False)
         if self.run.function_mode:
@@ -456,6 +463,7 @@ class _Wrapped:
         return self
 
     def __exit__(self, *exc) -> None:
+        torch._C._set_grad_enabled(self.grad)
         for module, attribute in self.fast_paths:
             setattr(module, attribute, True)
         if self.run.function_mode:
@@ -591,8 +599,7 @@ def _counted_forward(model, args: tuple, run: _Run) -> _Run:
     handles = _install_hooks(run)
     try:
         run.walk.reset(model)
-        with torch.no_grad(), (_CompositeMode(run) if run.function_mode else _NO_CONTEXT), _Wrapped(run), \
-                _CountingMode(run):
+        with _Wrapped(run), (_CompositeMode(run) if run.function_mode else _NO_CONTEXT), _CountingMode(run):
             try:
                 model(*args)
             finally:

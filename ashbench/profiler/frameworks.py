@@ -56,17 +56,25 @@ import torch
 from ashbench.profiler.neurons import NEURON_TYPES, NeuronFramework
 
 
-def neuron_class(name: str, accepts: Callable[[Any], bool]) -> type:
+def neuron_class(name: str, accepts: Callable[[Any], bool], bases: Callable[[], tuple]) -> type:
     """A ``torch.nn.Module`` subclass standing for a framework's neurons, whose ``isinstance``
-    is ``accepts(module)``: the engine's class test made per instance."""
+    is ``accepts(module)``: the engine's class test made per instance. ``bases()``: the classes every
+    accepted module is an instance of (empty when the framework is not imported); a module of none of
+    them is never tested (``walk.py`` reads this per module type)."""
     meta = type(f"{name}Meta", (type,), {"__instancecheck__": lambda cls, obj: bool(accepts(obj))})
-    return meta(name, (torch.nn.Module,), {"__module__": __name__, "__doc__": f"Any module that {accepts.__doc__}"})
+    return meta(name, (torch.nn.Module,), {"__module__": __name__, "__doc__": f"Any module that {accepts.__doc__}",
+                                           "ashbench_bases": staticmethod(bases)})
 
 
 def _cls(module: str, name: str) -> type | None:
     """Class ``name`` of the already imported module ``module`` (None when it is not imported)."""
     cls = getattr(sys.modules.get(module), name, None)
     return cls if isinstance(cls, type) else None
+
+
+def _classes(*names: tuple) -> tuple:
+    """The classes of (module, name) pairs whose module is imported."""
+    return tuple(cls for cls in (_cls(module, name) for module, name in names) if cls is not None)
 
 
 def _is(obj, module: str, name: str) -> bool:
@@ -91,7 +99,7 @@ def _snntorch_accepts(m) -> bool:
     return bool(getattr(m, "output", True)) if _is(m, _SNNTORCH, "StateLeaky") else True
 
 
-SnnTorchNeuron = neuron_class("SnnTorchNeuron", _snntorch_accepts)
+SnnTorchNeuron = neuron_class("SnnTorchNeuron", _snntorch_accepts, lambda: _classes((_SNNTORCH, "SpikingNeuron")))
 
 
 def _snntorch_classes() -> tuple:
@@ -127,7 +135,7 @@ def _norse_accepts(m) -> bool:
     return any(_is(m, _NORSE, n) for n in _NORSE_NEURONS) and not any(_is(m, *c) for c in _NORSE_INTEGRATORS)
 
 
-NorseNeuron = neuron_class("NorseNeuron", _norse_accepts)
+NorseNeuron = neuron_class("NorseNeuron", _norse_accepts, lambda: _classes(*((_NORSE, n) for n in _NORSE_NEURONS)))
 
 
 def _norse_classes() -> tuple:
@@ -147,7 +155,7 @@ def _sinabs_accepts(m) -> bool:
     return _is(m, _SINABS, "StatefulLayer") and getattr(m, "spike_fn", None) is not None
 
 
-SinabsNeuron = neuron_class("SinabsNeuron", _sinabs_accepts)
+SinabsNeuron = neuron_class("SinabsNeuron", _sinabs_accepts, lambda: _classes((_SINABS, "StatefulLayer")))
 
 
 def _sinabs_classes() -> tuple:

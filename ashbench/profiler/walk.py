@@ -31,25 +31,31 @@ class ModelWalk:
         self.weights: list = []  # parameters and buffers (model.parameters() and model.buffers())
         self.warnings: list[str] = []
         stateful = [(fw, fw.stateful()) for fw, _ in self.installed]
-        any_stateful = tuple(cls for _, classes in stateful for cls in classes)
+        facts_of, key = _type_facts_table(self.neuron_classes, stateful, self.extra_neuron_types)
         found, declared = set(), []
         for name, module in modules:  # one pass, every module: keep it lean
-            is_neuron = isinstance(module, self.neuron_classes)
-            self.kinds[id(module)] = (name, NEURON if is_neuron else WHOLE if type(module) in WHOLE_MODULES else PLAIN)
-            if is_neuron and _holds_a_matrix(module):
-                self.warnings.append(f"neuron '{name}' ({type(module).__name__}) holds weights (e.g. a recurrent "
+            cls = type(module)
+            facts = facts_of.get(cls)
+            if facts is None:
+                facts = facts_of[cls] = _type_facts(cls, key)
+            maybe_neuron, kind, fast_attributes, frameworks, declared_type = facts
+            if maybe_neuron and isinstance(module, self.neuron_classes):
+                kind = NEURON
+            self.kinds[id(module)] = (name, kind)
+            if kind == NEURON and _holds_a_matrix(module):
+                self.warnings.append(f"neuron '{name}' ({cls.__name__}) holds weights (e.g. a recurrent "
                                      "connection); ops inside a neuron are its membrane update, so their "
                                      "MACs/synops are not counted")
-            for cls, attribute in UNCOUNTABLE_FAST_PATHS:
-                if isinstance(module, cls) and getattr(module, attribute, False):
+            for attribute in fast_attributes:
+                if getattr(module, attribute, False):
                     self.fast_paths.append((module, attribute))
             if module._parameters:
                 self.weights.extend(p for p in module._parameters.values() if p is not None)
             if module._buffers:
                 self.weights.extend(b for b in module._buffers.values() if b is not None)
-            if any_stateful and isinstance(module, any_stateful):
-                found.update(id(fw) for fw, classes in stateful if isinstance(module, classes))
-            elif self.extra_neuron_types and isinstance(module, self.extra_neuron_types) \
+            if frameworks:
+                found.update(frameworks)
+            elif declared_type and isinstance(module, self.extra_neuron_types) \
                     and callable(getattr(module, "reset", None)):
                 declared.append(module)
         self.present = [fw for fw, _ in stateful if id(fw) in found]  # the frameworks to reset
@@ -66,3 +72,63 @@ class ModelWalk:
 def _holds_a_matrix(module) -> bool:
     """Whether ``module`` or a submodule holds a parameter of two or more dimensions (a weight matrix)."""
     return any(p is not None and p.dim() >= 2 for m in module.modules() for p in m._parameters.values())
+
+
+# What the walk needs to know of a module type, found once per type and set of classes (they change when a
+# framework is imported, or with a profile's own ``neuron_classes``): (whether an instance may be a neuron,
+# kind when it is not one, the attributes of ``rules.UNCOUNTABLE_FAST_PATHS`` to check, ids of the
+# frameworks with state of that type, whether it is a declared neuron class of no framework). Read with
+# ``issubclass`` on the module's type. A class whose ``isinstance`` is a test per instance
+# (``frameworks.neuron_class``) is read through its ``ashbench_bases()``, the classes every module it accepts
+# derives from; a class with a metaclass of its own (an ABC, a Protocol) is tested per instance, always.
+_TYPE_FACTS: dict[tuple, dict[type, tuple]] = {}
+_TYPE_FACTS_TABLES = 64  # tables kept (one per distinct set of classes); past it they are all dropped
+
+
+_BY_TYPE: dict[tuple, tuple] = {}  # classes -> _by_type(classes) (a per-instance class's bases() change only
+# when its framework is imported, which changes the classes the framework registers: a new key)
+
+
+def _by_type(classes: tuple) -> tuple[tuple, bool]:
+    """(classes an issubclass test of a module's type stands for, whether any must be tested per instance
+    whatever the type), memoised."""
+    found = _BY_TYPE.get(classes)
+    if found is None:
+        if len(_BY_TYPE) >= _TYPE_FACTS_TABLES:
+            _BY_TYPE.clear()
+        found = _BY_TYPE[classes] = _read_by_type(classes)
+    return found
+
+
+def _read_by_type(classes: tuple) -> tuple[tuple, bool]:
+    found, always = [], False
+    for cls in classes:
+        bases = getattr(cls, "ashbench_bases", None)
+        if bases is not None and callable(bases):
+            found.extend(bases())
+        elif type(cls) is type:
+            found.append(cls)
+        else:
+            always = True
+    return tuple(found), always
+
+
+def _type_facts_table(neuron_classes: tuple, stateful: list, extra: tuple) -> tuple[dict, tuple]:
+    neurons = _by_type(neuron_classes)
+    states = tuple((id(fw), _by_type(classes)[0]) for fw, classes in stateful)
+    key = (neurons, states, _by_type(extra))
+    table = _TYPE_FACTS.get(key)
+    if table is None:
+        if len(_TYPE_FACTS) >= _TYPE_FACTS_TABLES:
+            _TYPE_FACTS.clear()
+        table = _TYPE_FACTS[key] = {}
+    return table, key
+
+
+def _type_facts(cls: type, key: tuple) -> tuple:
+    (neurons, always), states, (extra, extra_always) = key
+    maybe_neuron = always or issubclass(cls, neurons)
+    kind = WHOLE if cls in WHOLE_MODULES else PLAIN
+    fast_attributes = tuple(attribute for base, attribute in UNCOUNTABLE_FAST_PATHS if issubclass(cls, base))
+    frameworks = frozenset(fw for fw, classes in states if classes and issubclass(cls, classes))
+    return maybe_neuron, kind, fast_attributes, frameworks, extra_always or issubclass(cls, extra)
