@@ -592,7 +592,7 @@ def _shared_structures():
 
 @pytest.mark.parametrize("name", list(_shared_structures()))
 def test_subtree_params_equal_module_parameters(name):
-    from ashbench.profiler.aggregate import _subtree_params
+    from ashbench.profiler.walk import subtree_params as _subtree_params
 
     model = _shared_structures()[name]
     modules = list(model.named_modules())
@@ -618,3 +618,31 @@ def test_the_forward_runs_without_gradients_and_the_grad_mode_is_restored_after_
     with torch.no_grad():  # a caller's no_grad stays on
         profile(Probe(), torch.ones(1, 2))
         assert not torch.is_grad_enabled()
+
+
+@pytest.mark.parametrize("lazy", [nn.LazyLinear(3), nn.LazyBatchNorm1d()])
+def test_uninitialised_lazy_modules_are_refused_in_one_line_and_count_once_initialised(lazy):
+    net = nn.Sequential(lazy)
+    with pytest.raises(InputError, match="uninitialised lazy parameters"):
+        profile(net, torch.randn(2, 4))
+    net.eval()(torch.randn(2, 4))  # one forward gives them their shapes
+    prof = profile(net, torch.randn(2, 4))
+    # LazyLinear(3) on 4 features: 4 x 3 weights + 3 biases = 15 parameters, 4 x 3 = 12 MACs per sample;
+    # LazyBatchNorm1d on 4 features: weight and bias, 4 each = 8 parameters, no MACs
+    assert (prof.totals["params"], prof.totals["macs"]) == ((15, 12) if isinstance(lazy, nn.Linear) else (8, 0))
+
+
+def test_parameters_of_a_module_the_forward_adds_are_counted():
+    # the walk counts parameters before the forward; a forward that adds a module changes the module list,
+    # and the counts are taken again: fc 2 x 2 + 2 = 6, late 2 x 3 + 3 = 9 -> 15 (the late module never ran)
+    class Grows(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(2, 2)
+
+        def forward(self, x):
+            if not hasattr(self, "late"):
+                self.late = nn.Linear(2, 3)
+            return self.fc(x)
+
+    assert profile(Grows(), torch.ones(1, 2)).totals["params"] == 15

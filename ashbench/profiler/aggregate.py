@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ashbench.profiler.counts import NEURON_FIELDS, OP_FIELDS, ROW_FIELDS
 from ashbench.profiler.result import EMPTY_ROW, LayerRecord, Profile
-from ashbench.profiler.walk import NEURON, PLAIN
+from ashbench.profiler.walk import NEURON, PLAIN, subtree_params
 
 _WIDTH = len(ROW_FIELDS)
 _OPS = len(OP_FIELDS)
@@ -53,56 +53,6 @@ def up_the_stacks(rows: dict, add=_add) -> dict:
             _summed(inclusive, stack[-1], row, add)
             _summed(parents, stack[:-1], row, add)
     return inclusive
-
-
-def _subtree_params(modules) -> dict[int, int]:
-    """id(module) -> ``sum(p.numel() for p in module.parameters())`` for every module: added up
-    from the leaves when no parameter is shared and every module reached from more than one parent
-    is an empty leaf (no parameters, no children: e.g. one surrogate-function module shared by every
-    neuron), which adds 0 to each parent; otherwise (shared modules with parameters, or shared
-    parameters, counted once per subtree) module by module."""
-    own, seen, listed, reached = {}, set(), 0, set()
-    shared_ok = True
-    for _, module in modules:
-        count = 0
-        for p in module._parameters.values():
-            if p is not None:
-                seen.add(id(p))
-                listed += 1
-                count += p.numel()
-        own[id(module)] = count
-        for child in module._modules.values():
-            if child is None:
-                continue
-            if id(child) in reached and (any(p is not None for p in child._parameters.values()) or
-                                         any(c is not None for c in child._modules.values())):
-                shared_ok = False
-            reached.add(id(child))
-    if not shared_ok or len(seen) != listed:
-        return _shared_subtree_params(modules)
-    for _, module in reversed(modules):  # pre-order reversed: every child before its parent
-        for child in module._modules.values():
-            if child is not None:
-                own[id(module)] += own[id(child)]
-    return own
-
-
-def _shared_subtree_params(modules) -> dict[int, int]:
-    """``_subtree_params`` where modules or parameters are shared: each module's distinct parameters
-    ({id: numel}, the set ``module.parameters()`` yields), merged from its children's, memoised."""
-    memo: dict[int, dict[int, int]] = {}
-
-    def params_of(module) -> dict[int, int]:
-        found = memo.get(id(module))
-        if found is None:
-            found = {id(p): p.numel() for p in module._parameters.values() if p is not None}
-            for child in module._modules.values():
-                if child is not None:
-                    found.update(params_of(child))
-            memo[id(module)] = found
-        return found
-
-    return {id(module): sum(params_of(module).values()) for _, module in modules}
 
 
 def _neuron_row(stats) -> list:
@@ -150,7 +100,7 @@ def build_profile(modules, run, model_name, batch, layout, spikes, input_t) -> P
     sums = _Sums(run)
     inclusive = up_the_stacks(sums.stacks)
     steps_of = up_the_stacks(sums.steps, _add_steps) if sums.steps else {}
-    params = _subtree_params(modules)
+    params = run.walk.params if modules == run.walk.modules else subtree_params(modules)  # the forward added modules
     kinds, branch_names = run.walk.kinds, sums.branch_names  # a module added by the forward is no neuron
     no_row = [0] * (_WIDTH + len(branch_names))
     layers = []

@@ -28,8 +28,11 @@ import weakref
 import torch
 from torch import Tensor
 
+from ashbench.errors import InputError
 from ashbench.profiler.spikes import BINARY, SpikeSemantics, first_element
 
+LAZY_MESSAGE = ("the model has uninitialised lazy parameters or buffers (a LazyLinear, LazyConv, ...): run one "
+                "forward on an input of the right shape before profiling it")
 NOW = float("inf")  # ``SpikeTracker.as_of`` outside a held op's count: every mark is seen
 
 
@@ -41,9 +44,12 @@ class SpikeTracker:
     def __init__(self, semantics: SpikeSemantics, params):
         self.semantics = semantics
         self._params = {}  # storage address -> the storage itself, held so the address stays its own
-        for p in params:
-            storage = p.untyped_storage()
-            self._params[storage.data_ptr()] = storage
+        try:
+            for p in params:
+                storage = p.untyped_storage()
+                self._params[storage.data_ptr()] = storage
+        except ValueError as exc:  # an UninitializedParameter / UninitializedBuffer has no storage
+            raise InputError(LAZY_MESSAGE) from exc
         self._known: dict[int, tuple] = {}  # storage address -> (weakref to the storage, _version, clock when marked)
         self.clock = 0  # ops held for a later count so far: a mark made after op k has a clock above k
         self.as_of = NOW  # while a held op is counted, its clock: marks made after it ran are not seen

@@ -13,8 +13,10 @@ never called.
 
 from __future__ import annotations
 
+from ashbench.errors import InputError
 from ashbench.profiler.neurons import installed_frameworks, neuron_types
 from ashbench.profiler.rules import UNCOUNTABLE_FAST_PATHS, WHOLE_MODULES
+from ashbench.profiler.tracking import LAZY_MESSAGE
 
 PLAIN, NEURON, WHOLE = 0, 1, 2
 
@@ -60,6 +62,8 @@ class ModelWalk:
                 declared.append(module)
         self.present = [fw for fw, _ in stateful if id(fw) in found]  # the frameworks to reset
         self.declared = declared  # declared neurons of no framework, with a reset() of their own
+        self.modules = modules
+        self.params = subtree_params(modules)  # id(module) -> its parameters and its descendants' (numel)
 
     def reset(self, model) -> None:
         """Clear the neuron state the model holds (before and after a profile)."""
@@ -132,3 +136,57 @@ def _type_facts(cls: type, key: tuple) -> tuple:
     fast_attributes = tuple(attribute for base, attribute in UNCOUNTABLE_FAST_PATHS if issubclass(cls, base))
     frameworks = frozenset(fw for fw, classes in states if classes and issubclass(cls, classes))
     return maybe_neuron, kind, fast_attributes, frameworks, extra_always or issubclass(cls, extra)
+
+
+def subtree_params(modules) -> dict[int, int]:
+    """id(module) -> ``sum(p.numel() for p in module.parameters())`` for every module of ``modules`` (a
+    model's ``named_modules()``; InputError for an uninitialised lazy parameter, which has no size yet): added up
+    from the leaves when no parameter is shared and every module reached from more than one parent
+    is an empty leaf (no parameters, no children: e.g. one surrogate-function module shared by every
+    neuron), which adds 0 to each parent; otherwise (shared modules with parameters, or shared
+    parameters, counted once per subtree) module by module."""
+    own, seen, listed, reached = {}, set(), 0, set()
+    shared_ok = True
+    for _, module in modules:
+        count = 0
+        for p in module._parameters.values():
+            if p is not None:
+                seen.add(id(p))
+                listed += 1
+                try:
+                    count += p.numel()
+                except ValueError as exc:  # an UninitializedParameter
+                    raise InputError(LAZY_MESSAGE) from exc
+        own[id(module)] = count
+        for child in module._modules.values():
+            if child is None:
+                continue
+            if id(child) in reached and (any(p is not None for p in child._parameters.values()) or
+                                         any(c is not None for c in child._modules.values())):
+                shared_ok = False
+            reached.add(id(child))
+    if not shared_ok or len(seen) != listed:
+        return _shared_subtree_params(modules)
+    for _, module in reversed(modules):  # pre-order reversed: every child before its parent
+        for child in module._modules.values():
+            if child is not None:
+                own[id(module)] += own[id(child)]
+    return own
+
+
+def _shared_subtree_params(modules) -> dict[int, int]:
+    """``subtree_params`` where modules or parameters are shared: each module's distinct parameters
+    ({id: numel}, the set ``module.parameters()`` yields), merged from its children's, memoised."""
+    memo: dict[int, dict[int, int]] = {}
+
+    def params_of(module) -> dict[int, int]:
+        found = memo.get(id(module))
+        if found is None:
+            found = {id(p): p.numel() for p in module._parameters.values() if p is not None}
+            for child in module._modules.values():
+                if child is not None:
+                    found.update(params_of(child))
+            memo[id(module)] = found
+        return found
+
+    return {id(module): sum(params_of(module).values()) for _, module in modules}
