@@ -10,14 +10,18 @@ branch counting the records of that branch, so the same pass gives each module i
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
 from ashbench.profiler.counts import NEURON_FIELDS, OP_FIELDS, ROW_FIELDS
 from ashbench.profiler.result import EMPTY_ROW, LayerRecord, Profile
-from ashbench.profiler.walk import NEURON, PLAIN, subtree_params
+from ashbench.profiler.walk import NEURON, subtree_params
 
 _WIDTH = len(ROW_FIELDS)
 _OPS = len(OP_FIELDS)
 _ELEMENTWISE = OP_FIELDS.index("elementwise_ops")
 _NO_NEURON_FIELDS = [0] * len(NEURON_FIELDS)
+_NO_STEPS = ((), ())  # spikes and units per step of a layer without neurons (shared: read only)
+_NO_SPLIT = MappingProxyType({})  # own elementwise ops per branch of a layer without ops of its own
 
 
 def _add(a: list, b: list) -> list:
@@ -83,14 +87,14 @@ class _Sums:
             _summed(self.own, owner, full)
             split = self.own_elementwise.setdefault(owner, {})
             split[branch] = split.get(branch, 0) + row[_ELEMENTWISE]
-            _summed(self.branches, branch, full[:])
+            _summed(self.branches, branch, full)  # rows are never added in place (_add): shared safely
             _summed(self.by_op, op, row)
         no_branch = [0] * len(self.branch_names)
         for name, stats in run.neurons.items():
             full, stack = _neuron_row(stats), run.neuron_stacks[name] + (name,)
             _summed(self.stacks, stack, full + no_branch)
             _summed(self.own, name, full)
-            _summed(self.branches, "neuron", full[:])
+            _summed(self.branches, "neuron", full)
             steps = (stats.spikes_per_step, [stats.units_per_step] * len(stats.spikes_per_step))
             _summed(self.steps, stack, steps, _add_steps)
 
@@ -102,17 +106,20 @@ def build_profile(modules, run, model_name, batch, layout, spikes, input_t) -> P
     steps_of = up_the_stacks(sums.steps, _add_steps) if sums.steps else {}
     params = run.walk.params if modules == run.walk.modules else subtree_params(modules)  # the forward added modules
     kinds, branch_names = run.walk.kinds, sums.branch_names  # a module added by the forward is no neuron
-    no_row = [0] * (_WIDTH + len(branch_names))
+    own, split_of = sums.own, sums.own_elementwise
     layers = []
     for name, module in modules:
-        row = inclusive.get(name, no_row)
-        if name != "" and not any(row):
-            continue  # did not run
-        spikes_t, units_t = steps_of.get(name, ([], []))
-        layers.append(LayerRecord(name, type(module).__name__, 0 if name == "" else name.count(".") + 1,
-                                  params[id(module)], kinds.get(id(module), (name, PLAIN))[1] == NEURON, row[:_WIDTH],
+        row = inclusive.get(name)
+        if row is None or not any(row):
+            if name:
+                continue  # did not run
+            row = [0] * (_WIDTH + len(branch_names))
+        spikes_t, units_t = steps_of.get(name, _NO_STEPS)
+        kind = kinds.get(id(module))
+        layers.append(LayerRecord(name, type(module).__name__, name.count(".") + 1 if name else 0, params[id(module)],
+                                  kind is not None and kind[1] == NEURON, row[:_WIDTH],
                                   {b for b, n in zip(branch_names, row[_WIDTH:]) if n}, spikes_t, units_t,
-                                  sums.own.get(name, EMPTY_ROW), sums.own_elementwise.get(name, {})))
+                                  own.get(name, EMPTY_ROW), split_of.get(name, _NO_SPLIT)))
     totals = [sum(column) for column in zip(*sums.branches.values())] if sums.branches else list(EMPTY_ROW)
     unsupported = [{"op": op, "module": module, "calls": calls}
                    for (op, module), calls in sorted(run.unsupported.items())]
