@@ -30,7 +30,7 @@ variant always follows the same one. The garbage collector is off inside each ti
 and pyperf's convention); ``--cold`` adds a ``gc.collect()`` before every call, leaving the CPU caches
 cold (the method of the runs before 2026-11-29 12:00). The neuron state is reset before and after every
 call, outside the timer, by the frameworks' own calls (``framework_reset``: spikingjelly ``reset_net``,
-snnTorch ``reset_mem()``; nothing for a model of neither). Until 2026-11-29 17:30 it went through
+snnTorch ``reset_mem()``; nothing for a model of neither). Until 2026-11-29 17:00 it went through
 ashbench's ``reset_state``, whose code ashbench's profile shares: it left that code warm for ashbench's
 call alone (about 1.5% in ashbench's favour on the LSTM, measured with two identical copies of the package).
 Reported: the plain median ms, median(variant) / median(plain), and median(ashbench) /
