@@ -17,6 +17,7 @@ from math import prod
 from typing import Any, Callable
 
 import torch
+from torch.nn.utils.rnn import PackedSequence
 
 from ashbench.profiler.fanout import conv_dense_macs, conv_synops
 from ashbench.profiler.spikes import event_sums
@@ -171,6 +172,13 @@ def _lookup(ctx, args, kwargs, out):
 RNN_STEP_ELEMENTWISE = {4: 13, 3: 10, 1: 2}
 
 
+def _rnn_layer_terms(tokens: int, w_ih, w_hh, hidden: int, proj_macs_per_token: int) -> tuple[int, int, int, int]:
+    """(input-projection MACs, recurrent MACs, elementwise ops, G*H) of one layer and direction (``_rnn_layer``)."""
+    gh = w_ih.shape[0]
+    return (tokens * gh * w_ih.shape[1], tokens * (gh * w_hh.shape[1] + proj_macs_per_token),
+            tokens * hidden * RNN_STEP_ELEMENTWISE[gh // hidden], gh)
+
+
 def _rnn_layer(tokens: int, w_ih, w_hh, hidden: int, proj_macs_per_token: int, input_events: int | None) -> dict:
     """One layer and direction of a recurrent net run by one kernel over all its ``tokens`` (T x B, or
     the packed length). G*H = rows of W_ih, I = columns of W_ih, R = columns of W_hh (H, or proj_size):
@@ -178,11 +186,8 @@ def _rnn_layer(tokens: int, w_ih, w_hh, hidden: int, proj_macs_per_token: int, i
     elementwise_ops = tokens * H * RNN_STEP_ELEMENTWISE[G]. The input projection of an event input
     (``input_events`` events; None: real-valued) is synops (events x G*H); the recurrent product is on
     the real-valued state, always macs."""
-    gh, n_in = w_ih.shape[0], w_ih.shape[1]
-    recurrent = tokens * (gh * w_hh.shape[1] + proj_macs_per_token)
-    dense_in = tokens * gh * n_in
-    counts = {"dense_macs": dense_in + recurrent,
-              "elementwise_ops": tokens * hidden * RNN_STEP_ELEMENTWISE[gh // hidden]}
+    dense_in, recurrent, elementwise, gh = _rnn_layer_terms(tokens, w_ih, w_hh, hidden, proj_macs_per_token)
+    counts = {"dense_macs": dense_in + recurrent, "elementwise_ops": elementwise}
     if input_events is None:
         counts["macs"] = dense_in + recurrent
     else:
@@ -209,18 +214,26 @@ def _mkldnn_rnn_layer(ctx, args, kwargs, out):
 
 
 def _fused_rnn(ctx, x, weights, stride: int, hidden: int, proj: int, layers: int, directions: int):
-    """All layers and directions of a recurrent net (``_rnn_layer`` each); ``weights`` holds, per layer and
-    direction, ``stride`` tensors [w_ih, w_hh, (b_ih, b_hh), (w_hr)]. Layers above the first read the
+    """All layers and directions of a recurrent net (``_rnn_layer`` each, summed); ``weights`` holds, per layer
+    and direction, ``stride`` tensors [w_ih, w_hh, (b_ih, b_hh), (w_hr)]. Layers above the first read the
     real-valued outputs of the layer below."""
     branch, events = _events_of(ctx, x)
     tokens = x.numel() // weights[0].shape[1]
-    total: dict = {}
+    dense = macs = synops = elementwise = 0
     for i in range(layers * directions):
-        counts = _rnn_layer(tokens, weights[i * stride], weights[i * stride + 1], hidden, proj * hidden,
-                            events if i < directions else None)
-        for key, value in counts.items():
-            total[key] = total.get(key, 0) + value
-    return branch, total
+        dense_in, recurrent, ops, gh = _rnn_layer_terms(tokens, weights[i * stride], weights[i * stride + 1], hidden,
+                                                        proj * hidden)
+        dense += dense_in + recurrent
+        elementwise += ops
+        if events is not None and i < directions:  # the first layer reads the input's events
+            macs += recurrent
+            synops += events * gh
+        else:
+            macs += dense_in + recurrent
+    counts = {"dense_macs": dense, "macs": macs, "elementwise_ops": elementwise}
+    if events is not None:
+        counts["synops"] = synops
+    return branch, counts
 
 
 def _cudnn_rnn(ctx, args, kwargs, out):
@@ -436,7 +449,7 @@ def _rnn_module(ctx, module, args, kwargs, out):
     ``_fused_rnn`` over ``module._flat_weights`` (per layer and direction [w_ih, w_hh, (b_ih, b_hh),
     (w_hr: LSTM proj_size)]; layers above the first read the real-valued output of the layer below)."""
     x = args[0] if args else kwargs["input"]
-    data = x.data if isinstance(x, torch.nn.utils.rnn.PackedSequence) else x
+    data = x.data if isinstance(x, PackedSequence) else x
     directions = 2 if module.bidirectional else 1
     weights = module._flat_weights
     stride = len(weights) // (module.num_layers * directions)

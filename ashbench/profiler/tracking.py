@@ -76,7 +76,9 @@ class SpikeTracker:
             if torch.is_tensor(t) and not t.is_meta and not self.is_param(t):
                 if self.semantics.is_input_spike(t):
                     self.mark(t)
-                else:  # nor 0/1 values (every semantics admits those): no need to look at it again
+                elif t.is_floating_point() and t.numel() and first_element(t) in (0, 1):
+                    # nor 0/1 values (every semantics admits those): ``look_spike_like`` need not scan it again
+                    # (one whose first element is neither, it drops at once)
                     self._looked[_view_key(t)] = False
 
     def known_spike(self, t: torch.Tensor, ptr: int | None = None) -> bool:

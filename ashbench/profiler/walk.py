@@ -40,9 +40,9 @@ class ModelWalk:
             facts = facts_of.get(cls)
             if facts is None:
                 facts = facts_of[cls] = _type_facts(cls, key)
-            maybe_neuron, kind, fast_attributes, frameworks, declared_type = facts
-            if maybe_neuron and isinstance(module, self.neuron_classes):
-                kind = NEURON
+            maybe_neuron, fast_attributes, frameworks, declared_type = facts
+            kind = NEURON if maybe_neuron and isinstance(module, self.neuron_classes) else \
+                WHOLE if cls in WHOLE_MODULES else PLAIN  # WHOLE_MODULES may change: looked up each time
             self.kinds[id(module)] = (name, kind)
             if kind == NEURON and _holds_a_matrix(module):
                 self.warnings.append(f"neuron '{name}' ({cls.__name__}) holds weights (e.g. a recurrent "
@@ -80,7 +80,7 @@ def _holds_a_matrix(module) -> bool:
 
 # What the walk needs to know of a module type, found once per type and set of classes (they change when a
 # framework is imported, or with a profile's own ``neuron_classes``): (whether an instance may be a neuron,
-# kind when it is not one, the attributes of ``rules.UNCOUNTABLE_FAST_PATHS`` to check, ids of the
+# the attributes of ``rules.UNCOUNTABLE_FAST_PATHS`` to check, ids of the
 # frameworks with state of that type, whether it is a declared neuron class of no framework). Read with
 # ``issubclass`` on the module's type. A class whose ``isinstance`` is a test per instance
 # (``frameworks.neuron_class``) is read through its ``ashbench_bases()``, the classes every module it accepts
@@ -132,10 +132,9 @@ def _type_facts_table(neuron_classes: tuple, stateful: list, extra: tuple) -> tu
 def _type_facts(cls: type, key: tuple) -> tuple:
     (neurons, always), states, (extra, extra_always) = key
     maybe_neuron = always or issubclass(cls, neurons)
-    kind = WHOLE if cls in WHOLE_MODULES else PLAIN
     fast_attributes = tuple(attribute for base, attribute in UNCOUNTABLE_FAST_PATHS if issubclass(cls, base))
     frameworks = frozenset(fw for fw, classes in states if classes and issubclass(cls, classes))
-    return maybe_neuron, kind, fast_attributes, frameworks, extra_always or issubclass(cls, extra)
+    return maybe_neuron, fast_attributes, frameworks, extra_always or issubclass(cls, extra)
 
 
 def subtree_params(modules) -> dict[int, int]:
