@@ -120,7 +120,7 @@ def _read_by_type(classes: tuple) -> tuple[tuple, bool]:
 def _type_facts_table(neuron_classes: tuple, stateful: list, extra: tuple) -> tuple[dict, tuple]:
     neurons = _by_type(neuron_classes)
     states = tuple((id(fw), _by_type(classes)[0]) for fw, classes in stateful)
-    key = (neurons, states, _by_type(extra))
+    key = (neurons, states, _by_type(extra), UNCOUNTABLE_FAST_PATHS)  # the last: a new table if it is replaced
     table = _TYPE_FACTS.get(key)
     if table is None:
         if len(_TYPE_FACTS) >= _TYPE_FACTS_TABLES:
@@ -130,9 +130,9 @@ def _type_facts_table(neuron_classes: tuple, stateful: list, extra: tuple) -> tu
 
 
 def _type_facts(cls: type, key: tuple) -> tuple:
-    (neurons, always), states, (extra, extra_always) = key
+    (neurons, always), states, (extra, extra_always), fast_paths = key
     maybe_neuron = always or issubclass(cls, neurons)
-    fast_attributes = tuple(attribute for base, attribute in UNCOUNTABLE_FAST_PATHS if issubclass(cls, base))
+    fast_attributes = tuple(attribute for base, attribute in fast_paths if issubclass(cls, base))
     frameworks = frozenset(fw for fw, classes in states if classes and issubclass(cls, classes))
     return maybe_neuron, fast_attributes, frameworks, extra_always or issubclass(cls, extra)
 
