@@ -2,7 +2,7 @@
 
 import random
 
-from ashbench.profiler.aggregate import _add_steps, up_the_stacks
+from ashbench.profiler.aggregate import DIRECT_STACKS, _add_steps, up_the_stacks
 
 
 def _naive(rows: dict, add) -> dict:
@@ -29,10 +29,13 @@ def test_hand_example_with_a_module_called_from_a_non_parent_and_a_recursion():
 
 
 def test_random_stacks_equal_the_naive_credit_for_rows_sets_and_steps():
+    # up to 40 stacks: both ways of crediting (directly up to DIRECT_STACKS stacks, carried above it)
     rng = random.Random(0)
     names = ["", "a", "b", "c", "a.x", "b.y"]
-    for _ in range(200):
-        stacks = {tuple(rng.choice(names) for _ in range(rng.randint(1, 5))) for _ in range(rng.randint(1, 12))}
+    sizes = []
+    for _ in range(300):
+        stacks = {tuple(rng.choice(names) for _ in range(rng.randint(1, 5))) for _ in range(rng.randint(1, 40))}
+        sizes.append(len(stacks))
         rows = {s: [rng.randint(0, 9), rng.randint(0, 9)] for s in stacks}
         assert up_the_stacks(rows) == _naive(rows, _add)
         sets = {s: {rng.choice("xyz")} for s in stacks}
@@ -40,6 +43,7 @@ def test_random_stacks_equal_the_naive_credit_for_rows_sets_and_steps():
         steps = {s: ([rng.randint(0, 3) for _ in range(n)], [rng.randint(1, 4)] * n)
                  for s in stacks for n in [rng.randint(0, 4)]}
         assert up_the_stacks(steps, _add_steps) == _naive(steps, _add_steps)
+    assert min(sizes) <= DIRECT_STACKS < max(sizes)
 
 
 def test_steps_add_step_by_step_padding_the_shorter():

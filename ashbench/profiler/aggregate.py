@@ -43,14 +43,26 @@ def _summed(sums: dict, key, value, add=_add) -> None:
     sums[key] = value if found is None else add(found, value)
 
 
+# Up to this many stacks ``up_the_stacks`` credits each row to every name on its stack directly (one addition
+# per name and stack: fewer steps than carrying for a small model); above it it carries rows up the levels.
+DIRECT_STACKS = 12
+
+
 def up_the_stacks(rows: dict, add=_add) -> dict:
     """name -> the sum (``add``), over every stack and every position on it where the name occurs, of
     the rows of that stack and of every stack extending it: what ``for name in stack: total[name] +=
-    row`` gives over all (stack, row) pairs, with the rows first carried from each stack to its prefix."""
+    row`` gives over all (stack, row) pairs. Beyond ``DIRECT_STACKS`` stacks the rows are first carried from
+    each stack to its prefix (one addition per distinct prefix rather than per name on every stack)."""
+    inclusive: dict = {}
+    if len(rows) <= DIRECT_STACKS:
+        for stack, row in rows.items():
+            for name in stack:
+                found = inclusive.get(name)
+                inclusive[name] = row if found is None else add(found, row)
+        return inclusive
     levels: dict[int, dict] = {}
     for stack, row in rows.items():
         levels.setdefault(len(stack), {})[stack] = row
-    inclusive: dict = {}
     for n in range(max(levels, default=0), 0, -1):
         parents = levels.setdefault(n - 1, {})
         for stack, row in levels.get(n, {}).items():
@@ -77,18 +89,27 @@ class _Sums:
     ``branch_names``), per owning module, per branch and per op."""
 
     def __init__(self, run):
-        self.branch_names = list(dict.fromkeys(branch for _, _, branch in run.records))
+        self.branch_names = list(dict.fromkeys([branch for _, _, branch in run.records]))
         one_of = {b: [int(b == other) for other in self.branch_names] for b in self.branch_names}
-        self.stacks, self.steps, self.own, self.own_elementwise, self.branches, self.by_op = {}, {}, {}, {}, {}, {}
-        for (stack, op, branch), row in run.records.items():
-            full = row[:_OPS] + _NO_NEURON_FIELDS  # a record's row: OP_FIELDS, then its calls
-            _summed(self.stacks, stack, full + one_of[branch])
+        stacks, own, split_of, branches, by_op = {}, {}, {}, {}, {}
+        for (stack, op, branch), row in run.records.items():  # every _summed inlined: one pass, few calls
+            full = row[:_OPS] + _NO_NEURON_FIELDS  # the record's OP_FIELDS, then zero neuron fields: ROW_FIELDS
+            found = stacks.get(stack)
+            widened = full + one_of[branch]
+            stacks[stack] = widened if found is None else _add(found, widened)
             owner = stack[-1] if stack else ""
-            _summed(self.own, owner, full)
-            split = self.own_elementwise.setdefault(owner, {})
+            found = own.get(owner)
+            own[owner] = full if found is None else _add(found, full)
+            split = split_of.get(owner)
+            if split is None:
+                split = split_of[owner] = {}
             split[branch] = split.get(branch, 0) + row[_ELEMENTWISE]
-            _summed(self.branches, branch, full)  # rows are never added in place (_add): shared safely
-            _summed(self.by_op, op, row)
+            found = branches.get(branch)
+            branches[branch] = full if found is None else _add(found, full)  # never added in place: shared safely
+            found = by_op.get(op)
+            by_op[op] = row if found is None else _add(found, row)
+        self.stacks, self.own, self.own_elementwise, self.branches, self.by_op = stacks, own, split_of, branches, by_op
+        self.steps = {}
         no_branch = [0] * len(self.branch_names)
         for name, stats in run.neurons.items():
             full, stack = _neuron_row(stats), run.neuron_stacks[name] + (name,)
@@ -97,6 +118,13 @@ class _Sums:
             _summed(self.branches, "neuron", full)
             steps = (stats.spikes_per_step, [stats.units_per_step] * len(stats.spikes_per_step))
             _summed(self.steps, stack, steps, _add_steps)
+
+
+def _branches_of(row: list, branch_names: list) -> set:
+    """The branches with a record in a widened row (its counts after ROW_FIELDS)."""
+    if len(branch_names) == 1:  # the common case, without a comprehension
+        return {branch_names[0]} if row[_WIDTH] else set()
+    return {b for b, n in zip(branch_names, row[_WIDTH:]) if n}
 
 
 def build_profile(modules, run, model_name, batch, layout, spikes, input_t) -> Profile:
@@ -118,11 +146,11 @@ def build_profile(modules, run, model_name, batch, layout, spikes, input_t) -> P
         kind = kinds.get(id(module))
         layers.append(LayerRecord(name, type(module).__name__, name.count(".") + 1 if name else 0, params[id(module)],
                                   kind is not None and kind[1] == NEURON, row[:_WIDTH],
-                                  {b for b, n in zip(branch_names, row[_WIDTH:]) if n}, spikes_t, units_t,
+                                  _branches_of(row, branch_names), spikes_t, units_t,
                                   own.get(name, EMPTY_ROW), split_of.get(name, _NO_SPLIT)))
     totals = [sum(column) for column in zip(*sums.branches.values())] if sums.branches else list(EMPTY_ROW)
     unsupported = [{"op": op, "module": module, "calls": calls}
-                   for (op, module), calls in sorted(run.unsupported.items())]
+                   for (op, module), calls in sorted(run.unsupported.items())] if run.unsupported else []
     all_steps = ([], [])
     for steps in sums.steps.values():
         all_steps = _add_steps(all_steps, steps)
