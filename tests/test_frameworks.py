@@ -390,3 +390,26 @@ def test_a_declared_neuron_class_with_a_metaclass_of_its_own_is_tested_per_modul
     net = nn.Sequential(nn.Linear(2, 2), Fire())
     kinds = ModelWalk(list(net.named_modules()), (Spiking,)).kinds
     assert (kinds[id(net[0])][1], kinds[id(net[1])][1]) == (PLAIN, NEURON)
+
+
+def test_a_reloaded_framework_is_recognised_by_its_new_classes():
+    # the walk's per-type table is keyed by the classes the frameworks name at each profile: snnTorch
+    # reloaded has a new SpikingNeuron class, whose modules must still be read per instance
+    snn = pytest.importorskip("snntorch")
+    from ashbench.profiler.walk import NEURON, ModelWalk
+
+    before = snn.Leaky(beta=0.5)
+    assert ModelWalk([("", before)]).kinds[id(before)][1] == NEURON
+    old = sys.modules["snntorch"].SpikingNeuron
+    fresh = type("SpikingNeuron", (nn.Module,), {})  # what a reload leaves: another class of that name
+    try:
+        sys.modules["snntorch"].SpikingNeuron = fresh
+
+        class Fires(fresh):
+            def forward(self, x):
+                return (x > 0).float()
+
+        module = Fires()
+        assert ModelWalk([("", module)]).kinds[id(module)][1] == NEURON
+    finally:
+        sys.modules["snntorch"].SpikingNeuron = old

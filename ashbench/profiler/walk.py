@@ -89,22 +89,10 @@ _TYPE_FACTS: dict[tuple, dict[type, tuple]] = {}
 _TYPE_FACTS_TABLES = 64  # tables kept (one per distinct set of classes); past it they are all dropped
 
 
-_BY_TYPE: dict[tuple, tuple] = {}  # classes -> _by_type(classes) (a per-instance class's bases() change only
-# when its framework is imported, which changes the classes the framework registers: a new key)
-
-
 def _by_type(classes: tuple) -> tuple[tuple, bool]:
     """(classes an issubclass test of a module's type stands for, whether any must be tested per instance
-    whatever the type), memoised."""
-    found = _BY_TYPE.get(classes)
-    if found is None:
-        if len(_BY_TYPE) >= _TYPE_FACTS_TABLES:
-            _BY_TYPE.clear()
-        found = _BY_TYPE[classes] = _read_by_type(classes)
-    return found
-
-
-def _read_by_type(classes: tuple) -> tuple[tuple, bool]:
+    whatever the type). Read anew each profile: a per-instance class's ``ashbench_bases()`` are the
+    framework's classes of the moment (a reloaded framework has new ones)."""
     found, always = [], False
     for cls in classes:
         bases = getattr(cls, "ashbench_bases", None)
