@@ -8,7 +8,12 @@ each installed framework one of whose stateful modules the model holds (its ``Ne
 classes: spikingjelly's ``MemoryModule``, snnTorch's ``SpikingNeuron``, sinabs' ``StatefulLayer``), and the
 model's own declared neuron classes through their ``reset()`` method, if any. A model with none of them
 (an ANN) is not reset at all: a ``reset()`` method of an ANN module (which may re-initialise weights) is
-never called.
+never called. And every module's parameter count, its own and its descendants' (``subtree_params``): taken
+here, before the forward, and again after it only when the forward added modules (``aggregate.py``).
+
+What depends on a module's type alone (may it be a neuron, its fast paths, its frameworks' state) is read once
+per type (``_TYPE_FACTS``); what depends on the instance (a framework's per-instance neuron test, the
+``WHOLE_MODULES`` table, which may change) is read per module.
 """
 
 from __future__ import annotations
@@ -79,10 +84,9 @@ def _holds_a_matrix(module) -> bool:
 
 
 # What the walk needs to know of a module type, found once per type and set of classes (they change when a
-# framework is imported, or with a profile's own ``neuron_classes``): (whether an instance may be a neuron,
-# the attributes of ``rules.UNCOUNTABLE_FAST_PATHS`` to check, ids of the
-# frameworks with state of that type, whether it is a declared neuron class of no framework). Read with
-# ``issubclass`` on the module's type. A class whose ``isinstance`` is a test per instance
+# framework is imported, or with a profile's own ``neuron_classes``): whether an instance may be a neuron,
+# the attributes of ``rules.UNCOUNTABLE_FAST_PATHS`` to check, the ids of the frameworks with state of that
+# type, whether it is a declared neuron class of no framework. Read with ``issubclass`` on the module's type. A class whose ``isinstance`` is a test per instance
 # (``frameworks.neuron_class``) is read through its ``ashbench_bases()``, the classes every module it accepts
 # derives from; a class with a metaclass of its own (an ABC, a Protocol) is tested per instance, always.
 _TYPE_FACTS: dict[tuple, dict[type, tuple]] = {}
