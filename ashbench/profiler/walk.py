@@ -86,9 +86,10 @@ def _holds_a_matrix(module) -> bool:
 # What the walk needs to know of a module type, found once per type and set of classes (they change when a
 # framework is imported, or with a profile's own ``neuron_classes``): whether an instance may be a neuron,
 # the attributes of ``rules.UNCOUNTABLE_FAST_PATHS`` to check, the ids of the frameworks with state of that
-# type, whether it is a declared neuron class of no framework. Read with ``issubclass`` on the module's type. A class whose ``isinstance`` is a test per instance
-# (``frameworks.neuron_class``) is read through its ``ashbench_bases()``, the classes every module it accepts
-# derives from; a class with a metaclass of its own (an ABC, a Protocol) is tested per instance, always.
+# type, whether it is a declared neuron class of no framework. Read with ``issubclass`` on the module's type.
+# A class whose ``isinstance`` is a test per instance (``frameworks.neuron_class``) is read through its
+# ``ashbench_bases()``, the classes every module it accepts derives from; a class with a metaclass of its own
+# (an ABC, a Protocol) is tested per instance, always.
 _TYPE_FACTS: dict[tuple, dict[type, tuple]] = {}
 _TYPE_FACTS_TABLES = 64  # tables kept (one per distinct set of classes); past it they are all dropped
 
