@@ -86,7 +86,9 @@ class Doubled(neuron.IFNode):
         return super().forward(x) * 2
 
 def double_spikes():
-    return nn.Sequential(nn.Linear(4, 4), Doubled()), (torch.ones(2, 4) * 5,)
+    linear = nn.Linear(4, 4)
+    nn.init.constant_(linear.weight, 1.0)  # 5 x 4 = 20 (+ a bias under 1): every neuron fires, whatever the seed
+    return nn.Sequential(linear, Doubled()), (torch.ones(2, 4) * 5,)
 
 class Halved(neuron.IFNode):
     def forward(self, x):
@@ -112,6 +114,9 @@ def key_error():
 def exits():
     import sys
     sys.exit(0)
+
+def lazy():
+    return nn.Sequential(nn.LazyLinear(3)), (torch.ones(2, 4),)
 
 def chatty(batch_size=2):
     print("building the model")
@@ -177,6 +182,7 @@ BAD_INPUTS = [
     (["--model", "{f}:good", "--checkpoint", "{d}/corrupt.pt"], "corrupt or unreadable checkpoint"),
     (["--model", "{f}:good", "--checkpoint", "{d}/other.pt"], "does not match the model"),
     (["--model", "{f}:wrong_shape"], "model forward failed on the given inputs"),
+    (["--model", "{f}:lazy"], "uninitialised lazy parameters or buffers"),
     (["--model", "{f}:double_spikes", "--spikes", "binary"], "outside the declared 'binary' spike semantics"),
     (["--model", "{f}:half_spikes"], "outside the declared 'auto' spike semantics"),
     (TINY + ["--timesteps", "0"], "--timesteps must be >= 1"),
