@@ -646,3 +646,17 @@ def test_parameters_of_a_module_the_forward_adds_are_counted():
             return self.fc(x)
 
     assert profile(Grows(), torch.ones(1, 2)).totals["params"] == 15
+
+
+def test_a_profile_leaves_no_hook_behind_in_torchs_global_tables():
+    # RemovableHandle.remove() of a global forward hook registered with_kwargs=True leaves its flag in
+    # torch's _global_forward_hooks_with_kwargs: 100 profiles left 100 entries before the engine dropped it
+    from torch.nn.modules import module as torch_module
+
+    tables = ("_global_forward_pre_hooks", "_global_forward_hooks", "_global_forward_hooks_with_kwargs",
+              "_global_forward_hooks_always_called")
+    before = {name: len(getattr(torch_module, name)) for name in tables}
+    net = nn.Linear(4, 4)
+    for _ in range(3):
+        profile(net, torch.ones(1, 4))
+    assert {name: len(getattr(torch_module, name)) for name in tables} == before

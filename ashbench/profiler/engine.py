@@ -518,6 +518,15 @@ def _install_hooks(run: _Run) -> list:
             register_module_forward_hook(_post_hook(run, run.walk.kinds), with_kwargs=True)]
 
 
+def _remove_hooks(handles: list) -> None:
+    """Remove the hooks of ``_install_hooks``. ``RemovableHandle.remove`` leaves the ``with_kwargs`` flag of a
+    global forward hook in torch's table (one entry per profile, for good: torch 2.13): it is dropped too."""
+    flags = getattr(torch.nn.modules.module, "_global_forward_hooks_with_kwargs", {})
+    for handle in handles:
+        handle.remove()
+        flags.pop(handle.id, None)
+
+
 def _pre_hook(run: _Run, modules: dict):
     def hook(module, args):
         entry = modules.get(id(module))
@@ -610,8 +619,7 @@ def _counted_forward(model, args: tuple, run: _Run) -> _Run:
     except Exception as exc:  # the user's model failed on the inputs: one line, whatever it raised
         raise InputError(f"model forward failed on the given inputs: {type(exc).__name__}: {first_line(exc)}") from exc
     finally:
-        for h in handles:
-            h.remove()
+        _remove_hooks(handles)
         run.walk.reset(model)
     return run
 
