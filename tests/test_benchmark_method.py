@@ -1,5 +1,6 @@
 """The timing method of benchmarks/profiler_overhead.py and field_overhead.py: the order of the variants."""
 
+import os
 from collections import Counter
 
 import pytest
@@ -58,3 +59,26 @@ def test_the_field_benchmarks_own_reset_clears_what_ashbench_clears(name):
     first = lambda out: out[0] if isinstance(out, tuple) else out  # noqa: E731
     assert torch.equal(first(after_own), first(fresh)) and torch.equal(first(after_ashbench), first(fresh))
     assert torch.equal(first(carried), first(fresh)) == (name != "field-spiking-resnet18")
+
+
+def test_the_ab_copies_are_packages_of_their_own(tmp_path):
+    # benchmarks/ab_overhead.py compares two renamed copies of ashbench, neither of them the harness's: every
+    # import inside a copy must name the copy, or the "copy" would run the harness's (warm) modules
+    import importlib
+    import re
+    import sys
+
+    ab = import_benchmark("ab_overhead")
+    path = ab.renamed_copy(ab.WORKTREE, "ashbench_t", str(tmp_path))
+    sources = [open(os.path.join(d, f), encoding="utf-8").read()
+               for d, _, files in os.walk(path) for f in files if f.endswith(".py")]
+    assert sources and not any(re.search(r"^\s*(from|import) ashbench\b(?!_t)", s, re.M) for s in sources)
+    sys.path.insert(0, str(tmp_path))
+    try:
+        engine = importlib.import_module("ashbench_t.profiler.engine")
+        assert engine.__name__ == "ashbench_t.profiler.engine" and engine.profile.__module__ == engine.__name__
+        assert engine.build_profile.__module__ == "ashbench_t.profiler.aggregate"
+    finally:
+        sys.path.remove(str(tmp_path))
+        for name in [n for n in sys.modules if n == "ashbench_t" or n.startswith("ashbench_t.")]:
+            del sys.modules[name]
