@@ -89,27 +89,18 @@ class _Sums:
     ``branch_names``), per owning module, per branch and per op."""
 
     def __init__(self, run):
-        self.branch_names = list(dict.fromkeys([branch for _, _, branch in run.records]))
+        self.branch_names = list(dict.fromkeys(branch for _, _, branch in run.records))
         one_of = {b: [int(b == other) for other in self.branch_names] for b in self.branch_names}
-        stacks, own, split_of, branches, by_op = {}, {}, {}, {}, {}
-        for (stack, op, branch), row in run.records.items():  # every _summed inlined: one pass, few calls
+        self.stacks, self.steps, self.own, self.own_elementwise, self.branches, self.by_op = {}, {}, {}, {}, {}, {}
+        for (stack, op, branch), row in run.records.items():
             full = row[:_OPS] + _NO_NEURON_FIELDS  # the record's OP_FIELDS, then zero neuron fields: ROW_FIELDS
-            found = stacks.get(stack)
-            widened = full + one_of[branch]
-            stacks[stack] = widened if found is None else _add(found, widened)
+            _summed(self.stacks, stack, full + one_of[branch])
             owner = stack[-1] if stack else ""
-            found = own.get(owner)
-            own[owner] = full if found is None else _add(found, full)
-            split = split_of.get(owner)
-            if split is None:
-                split = split_of[owner] = {}
+            _summed(self.own, owner, full)
+            split = self.own_elementwise.setdefault(owner, {})
             split[branch] = split.get(branch, 0) + row[_ELEMENTWISE]
-            found = branches.get(branch)
-            branches[branch] = full if found is None else _add(found, full)  # never added in place: shared safely
-            found = by_op.get(op)
-            by_op[op] = row if found is None else _add(found, row)
-        self.stacks, self.own, self.own_elementwise, self.branches, self.by_op = stacks, own, split_of, branches, by_op
-        self.steps = {}
+            _summed(self.branches, branch, full)  # rows are never added in place (_add): shared safely
+            _summed(self.by_op, op, row)
         no_branch = [0] * len(self.branch_names)
         for name, stats in run.neurons.items():
             full, stack = _neuron_row(stats), run.neuron_stacks[name] + (name,)
@@ -118,13 +109,6 @@ class _Sums:
             _summed(self.branches, "neuron", full)
             steps = (stats.spikes_per_step, [stats.units_per_step] * len(stats.spikes_per_step))
             _summed(self.steps, stack, steps, _add_steps)
-
-
-def _branches_of(row: list, branch_names: list) -> set:
-    """The branches with a record in a widened row (its counts after ROW_FIELDS)."""
-    if len(branch_names) == 1:  # the common case, without a comprehension
-        return {branch_names[0]} if row[_WIDTH] else set()
-    return {b for b, n in zip(branch_names, row[_WIDTH:]) if n}
 
 
 def build_profile(modules, run, model_name, batch, layout, spikes, input_t) -> Profile:
@@ -146,7 +130,7 @@ def build_profile(modules, run, model_name, batch, layout, spikes, input_t) -> P
         kind = kinds.get(id(module))
         layers.append(LayerRecord(name, type(module).__name__, name.count(".") + 1 if name else 0, params[id(module)],
                                   kind is not None and kind[1] == NEURON, row[:_WIDTH],
-                                  _branches_of(row, branch_names), spikes_t, units_t,
+                                  {b for b, n in zip(branch_names, row[_WIDTH:]) if n}, spikes_t, units_t,
                                   own.get(name, EMPTY_ROW), split_of.get(name, _NO_SPLIT)))
     totals = [sum(column) for column in zip(*sums.branches.values())] if sums.branches else list(EMPTY_ROW)
     unsupported = [{"op": op, "module": module, "calls": calls}

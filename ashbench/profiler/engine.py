@@ -301,15 +301,10 @@ class _Run:
         (its rule is arithmetic on the configuration: nothing to gain by holding it); runs while the counting
         mode is still suspended. Its operands: the tensors it was given, its parameters."""
         whole = WHOLE_MODULES[type(module)]
-        op = whole.name(module)
         operands = tensors_of(args) + tensors_of(tuple(kwargs.values())) if kwargs else tensors_of(args)
         operands += [p for p in module._parameters.values() if p is not None]
-        try:
-            branch, counts = whole.rule(self.tracker, module, args, kwargs, out)
-        except Exception as exc:  # a bug in a rule must not pass for a user's bad input
-            raise RuleFailure(f"counting rule for {op} failed: {type(exc).__name__}: {exc}") from exc
-        self._add_bytes(counts, operands, out)
-        self._record(self.stack_key + (name,), op, branch, counts)
+        self._count(whole.name(module), lambda ctx, a, k, o: whole.rule(ctx, module, a, k, o),
+                    args, kwargs, out, self.stack_key + (name,), operands)
 
     def on_composite(self, name: str, rule, args, kwargs, run_it):
         """Count a composite torch function as one op with ``rule`` (``rules.Composite``): it runs with

@@ -76,7 +76,7 @@ class SpikeTracker:
             if torch.is_tensor(t) and not t.is_meta and not self.is_param(t):
                 if self.semantics.is_input_spike(t):
                     self.mark(t)
-                elif t.is_floating_point() and t.numel() and first_element(t) in (0, 1):
+                elif _may_be_binary(t):
                     # nor 0/1 values (every semantics admits those): ``look_spike_like`` need not scan it again
                     # (one whose first element is neither, it drops at once)
                     self._looked[_view_key(t)] = False
@@ -99,7 +99,7 @@ class SpikeTracker:
         """Note when a real-valued activation holds only 0/1 values: spikes from a neuron the profiler does
         not recognise (reported as a warning). A first element other than 0 or 1 settles it at once (the
         common case); otherwise the whole tensor is checked, once per tensor view."""
-        if self.spike_like_unmarked or not t.is_floating_point() or not t.numel() or first_element(t) not in (0, 1):
+        if self.spike_like_unmarked or not _may_be_binary(t):
             return
         if self.is_param(t):
             return
@@ -125,6 +125,12 @@ class SpikeTracker:
         for o in tensors_of(out):
             if (o.is_floating_point() or o.dtype == torch.bool) and _storage_ptr(o) not in shared:
                 self.mark(o)
+
+
+def _may_be_binary(t: torch.Tensor) -> bool:
+    """Whether ``t`` is a non-empty floating tensor whose first element is 0 or 1 (only then can it hold 0/1
+    values alone: any other first element settles it at once)."""
+    return t.is_floating_point() and t.numel() > 0 and first_element(t) in (0, 1)
 
 
 def _view_key(t: torch.Tensor) -> tuple:
