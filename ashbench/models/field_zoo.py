@@ -13,6 +13,7 @@ of each against independent counters (``tests/oracles.py``):
 ``field-qkformer``                  spikingjelly 2.0 ``qkformer.QKFormer``
 ``field-snntorch-csnn``             the snnTorch tutorial CSNN (Conv-MaxPool-Leaky x2, Linear-Leaky)
 ``field-lstm``                      an ``nn.LSTM`` classifier (LSTM + Linear; no spikes)
+``field-lstm-h64``                  the same at the size of issue 9's report (hidden 64, 16 steps)
 ==================================  ===============================================================
 
 The weights are random (seeded, ``torch.manual_seed(0)``), so the models are for counting, not
@@ -312,3 +313,16 @@ def field_lstm(batch_size: int = 2, timesteps: int = 4) -> Workload:
     model = LSTMClassifier().eval()
     x = torch.randn(batch_size, timesteps, 8, generator=torch.Generator().manual_seed(1))
     return Workload(model, (x,), "B", {"description": "nn.LSTM classifier, 2 layers, hidden 16"})
+
+
+@register_model("field-lstm-h64")
+def field_lstm_h64(batch_size: int = 2, timesteps: int = 16) -> Workload:
+    """The LSTM classifier at the size an LSTM was measured in the report that opened issue 9 (918,144 MACs
+    per sample of which ashbench then counted 640): :class:`LSTMClassifier` with 32 features, hidden 64, 2
+    layers and 10 classes, on a seeded standard-normal sequence [B, 16, 32] (layout B). Per sample and step,
+    layer 1 costs 4*64*(32+64) = 24,576 MACs and layer 2 4*64*(64+64) = 32,768; 16 steps of both and the
+    Linear(64, 10) head: 16 * 57,344 + 640 = 918,144. ``field-lstm`` is the same model at a test size."""
+    torch.manual_seed(0)
+    model = LSTMClassifier(features=32, hidden=64, layers=2, classes=10).eval()
+    x = torch.randn(batch_size, timesteps, 32, generator=torch.Generator().manual_seed(1))
+    return Workload(model, (x,), "B", {"description": "nn.LSTM classifier, 2 layers, hidden 64, 16 steps"})
