@@ -154,14 +154,17 @@ def framework_reset(model):
     return lambda: [call() for call in calls]
 
 
-_RESETS: dict = {}  # id(model) -> framework_reset(model)
+_RESETS: dict = {}  # id(model) -> (model, framework_reset(model))
 
 
 def reset_state(model) -> None:
-    reset = _RESETS.get(id(model))
-    if reset is None:
-        reset = _RESETS[id(model)] = framework_reset(model)
-    reset()
+    """``framework_reset(model)()``, the function found once per model. The entry holds the model itself and is
+    used only for that object: an id alone would be reused by a later model once the first is freed (a model
+    with nothing to reset holds no reference to itself), which then kept its neuron state between calls."""
+    entry = _RESETS.get(id(model))
+    if entry is None or entry[0] is not model:
+        entry = _RESETS[id(model)] = (model, framework_reset(model))
+    entry[1]()
 
 
 def timed(fn, w) -> float:

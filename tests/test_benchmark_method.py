@@ -61,6 +61,26 @@ def test_the_field_benchmarks_own_reset_clears_what_ashbench_clears(name):
     assert torch.equal(first(carried), first(fresh)) == (name != "field-spiking-resnet18")
 
 
+def test_the_field_benchmarks_reset_is_found_per_model_not_per_id():
+    # The reset found for a model is cached by id; a model freed after its profile (the LSTM, whose reset holds
+    # no reference to it) leaves its id to a later model. A stale entry under a live spiking model's id (what
+    # such a reuse leaves) must not be taken for its reset: its membranes are cleared all the same.
+    import torch
+
+    from ashbench.models import MODELS
+
+    field = import_benchmark("field_overhead")
+    torch.manual_seed(0)
+    w = MODELS.get("field-spiking-resnet18")(batch_size=2)
+    field._RESETS[id(w.model)] = (object(), lambda: None)  # another object's entry under this id
+    with torch.no_grad():
+        fresh = w.model(*w.inputs)
+        field.reset_state(w.model)
+        after = w.model(*w.inputs)
+    assert torch.equal(after, fresh)
+    assert field._RESETS[id(w.model)][0] is w.model
+
+
 def test_the_ab_copies_are_packages_of_their_own(tmp_path):
     # benchmarks/ab_overhead.py compares two renamed copies of ashbench, neither of them the harness's: every
     # import inside a copy must name the copy, or the "copy" would run the harness's (warm) modules
