@@ -58,6 +58,7 @@ for _p in (ROOT, HERE):
 import profiler_overhead as po  # noqa: E402  (benchmarks/profiler_overhead.py: runners, summary, machine)
 import torch  # noqa: E402
 
+from ashbench.errors import AshbenchError  # noqa: E402
 from ashbench.models import MODELS  # noqa: E402
 from ashbench.report.tables import FORMATS as TABLE_FORMATS  # noqa: E402
 
@@ -299,8 +300,14 @@ def main(argv=None) -> int:
     warnings.filterwarnings("ignore")  # TracerWarnings, spikingjelly/snntorch deprecation chatter
     models = [m.strip() for m in args.models.split(",") if m.strip()]
     for m in models:
-        MODELS.get(m)  # fail early on an unknown name
-    batches = [int(b) for b in args.batches.split(",")]
+        try:
+            MODELS.get(m)  # fail early on an unknown name
+        except AshbenchError as exc:
+            ap.error(str(exc))  # one line, exit 2
+    try:
+        batches = [int(b) for b in args.batches.split(",")]
+    except ValueError:
+        ap.error(f"--batches takes comma-separated integers, got {args.batches!r}")
     rounds = args.rounds or (2 if args.quick else 5)
 
     def show(headers, rows):

@@ -102,3 +102,13 @@ def test_the_ab_copies_are_packages_of_their_own(tmp_path):
         sys.path.remove(str(tmp_path))
         for name in [n for n in sys.modules if n == "ashbench_t" or n.startswith("ashbench_t.")]:
             del sys.modules[name]
+
+
+@pytest.mark.parametrize("argv, message", [(["--models", "field-nope"], "error: unknown model 'field-nope'"),
+                                           (["--batches", "2,x"], "error: --batches takes comma-separated integers")])
+def test_the_field_benchmark_refuses_bad_options_in_one_line(argv, message, capsys):
+    field = import_benchmark("field_overhead")
+    with pytest.raises(SystemExit) as exit_:
+        field.main(argv)
+    err = capsys.readouterr().err
+    assert exit_.value.code == 2 and message in err and "Traceback" not in err
