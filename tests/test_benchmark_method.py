@@ -112,3 +112,26 @@ def test_the_field_benchmark_refuses_bad_options_in_one_line(argv, message, caps
         field.main(argv)
     err = capsys.readouterr().err
     assert exit_.value.code == 2 and message in err and "Traceback" not in err
+
+
+def test_the_bound_benchmarks_shortcuts_skip_their_pieces_and_restore_them():
+    # overhead_bound times the profile with the walk made once and/or the Profile not built; each shortcut must
+    # really skip its piece (no ModelWalk made, no Profile returned) and put the engine back after the call
+    from ashbench.models import MODELS
+    from ashbench.profiler import engine
+
+    bound = import_benchmark("overhead_bound")
+    w = MODELS.get("field-lstm")(batch_size=2)
+    real = engine.ModelWalk, engine.build_profile
+    made = []
+    engine.ModelWalk = lambda *a, **k: made.append(1) or real[0](*a, **k)
+    try:
+        runners = {label: bound.shortcut_runner(w, skips) for label, skips in bound.SHORTCUTS.items()}
+        made.clear()  # shortcut_runner makes the one walk the 'walk' shortcut hands out
+        results = {label: run(w) for label, run in runners.items()}
+        assert made == [1, 1]  # the full profile and 'unbuilt' walked; 'prewalked' and 'neither' did not
+    finally:
+        engine.ModelWalk, engine.build_profile = real
+    assert results["unbuilt"] is None and results["neither"] is None
+    assert results["ashbench"].to_dict() == results["prewalked"].to_dict()  # the same counts from the one walk
+    assert (engine.ModelWalk, engine.build_profile) == real
