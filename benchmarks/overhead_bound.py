@@ -8,12 +8,13 @@ Run from the repository root::
 A diagnostic for the models that miss ``field_overhead.py``'s target (ashbench within 1.15x of a no-op
 ``TorchDispatchMode``). Beside that benchmark's variants (plain, the floor, spikingjelly's op_counter and
 fvcore, in the same seeded shuffled rounds, so the caches are as cold as there), ashbench is timed four
-ways, each in a series of rounds of its own (two ashbench variants in one round would keep each other's code
-warm: the full profile read 1.14x on the LSTM that way, 1.31x in ``field_overhead.py``): the full profile; with the module walk made once before the rounds (``prewalked``: every profile
-gets that one ``ModelWalk``); with the Profile not built (``unbuilt``: ``build_profile`` returns None, so
-the call stops after counting); and with both (``neither``). The last is a bound: what the rest of a
-profile (the counting context, hooks, the counted forward, the flush of held ops, the input check) costs
-over the floor, which no change to the walk or the build could go below.
+ways, each in a series of rounds of its own (two ashbench variants in one round keep each other's code
+warm: the full profile read 1.14x on the LSTM that way, 1.31x in ``field_overhead.py``): the full profile;
+with the module walk made once before the rounds (``prewalked``: every profile gets that one
+``ModelWalk``); with the Profile not built (``unbuilt``: ``build_profile`` returns None, so the call stops
+after counting); and with both (``neither``). The last is a bound: what the rest of a profile (the
+counting context, hooks, the counted forward, the flush of held ops, the input check) costs over the
+floor, which no change to the walk or the build could go below.
 
 Both shortcuts are made by replacing ``engine.ModelWalk`` and ``engine.build_profile`` for the timed call
 only (restored after each); the counts are not read, so the shortcuts cannot mislead anything but time.
