@@ -115,23 +115,33 @@ def test_the_field_benchmark_refuses_bad_options_in_one_line(argv, message, caps
 
 
 def test_the_bound_benchmarks_shortcuts_skip_their_pieces_and_restore_them():
-    # overhead_bound times the profile with the walk made once and/or the Profile not built; each shortcut must
-    # really skip its piece (no ModelWalk made, no Profile returned) and put the engine back after the call
+    # overhead_bound times the profile with pieces of it made free; each variant must really skip its pieces
+    # (no ModelWalk made, no Profile returned, nothing counted, no input marked) and put the engine back after
     from ashbench.models import MODELS
     from ashbench.profiler import engine
 
     bound = import_benchmark("overhead_bound")
-    w = MODELS.get("field-lstm")(batch_size=2)
-    real = engine.ModelWalk, engine.build_profile
-    made = []
-    engine.ModelWalk = lambda *a, **k: made.append(1) or real[0](*a, **k)
+    w = MODELS.get("field-snntorch-csnn")(batch_size=2)
+    real = engine.ModelWalk, engine.build_profile, engine._Run.flush_pending, engine.SpikeTracker.mark_inputs
+    walks, inputs_checked = [], []
+    engine.ModelWalk = lambda *a, **k: walks.append(1) or real[0](*a, **k)
+    engine.SpikeTracker.mark_inputs = lambda tracker, tensors: inputs_checked.append(1) or real[3](tracker, tensors)
+    counting_walk = engine.ModelWalk
     try:
-        runners = {label: bound.shortcut_runner(w, skips) for label, skips in bound.SHORTCUTS.items()}
-        made.clear()  # shortcut_runner makes the one walk the 'walk' shortcut hands out
-        results = {label: run(w) for label, run in runners.items()}
-        assert made == [1, 1]  # the full profile and 'unbuilt' walked; 'prewalked' and 'neither' did not
+        runners = {label: bound.shortcut_runner(w, skips) for label, skips in bound.VARIANTS.items()}
+        walks.clear()  # each runner makes the one walk the 'walk' piece hands out
+        results = {}
+        for label, run in runners.items():
+            walks.clear(), inputs_checked.clear()
+            results[label] = run(w)
+            assert walks == ([] if "walk" in bound.VARIANTS[label] else [1]), label
+            assert inputs_checked == ([] if "input_check" in bound.VARIANTS[label] else [1]), label
+            assert engine.ModelWalk is counting_walk and engine.build_profile is real[1], label  # put back
     finally:
-        engine.ModelWalk, engine.build_profile = real
+        engine.ModelWalk, engine.build_profile, engine._Run.flush_pending, engine.SpikeTracker.mark_inputs = real
     assert results["unbuilt"] is None and results["neither"] is None
-    assert results["ashbench"].to_dict() == results["prewalked"].to_dict()  # the same counts from the one walk
-    assert (engine.ModelWalk, engine.build_profile) == real
+    full = results["ashbench"].to_dict()
+    assert results["prewalked"].to_dict() == full  # the same counts from the one walk
+    assert full["totals"]["synops"] > 0 and results["uncounted"].totals["synops"] == 0  # nothing counted
+    assert full["totals"]["synops"] != results["unchecked"].totals["synops"]  # the 0/1 input was not taken for events
+    assert (engine.ModelWalk, engine.build_profile, engine._Run.flush_pending) == real[:3]  # the engine is back
