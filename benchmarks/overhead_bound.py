@@ -26,6 +26,7 @@ results are not read, so a variant misleads nothing but time.
 from __future__ import annotations
 
 import argparse
+import datetime
 import os
 import statistics
 import sys
@@ -114,7 +115,8 @@ def main(argv=None) -> int:
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore")
     info = po.machine()
-    print(f"ashbench / no-op floor, {args.rounds} shuffled rounds; torch {info['torch']}, git {info['git']}")
+    now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    print(f"ashbench / no-op floor, {args.rounds} shuffled rounds, {now}; torch {info['torch']}, git {info['git']}")
     print(f"{'model':32s} {'B':>3s} {'floor ms':>9s} " + " ".join(f"{label:>10s}" for label in variants))
     for m in models:
         for b in batches:
