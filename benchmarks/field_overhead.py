@@ -280,6 +280,22 @@ def summary_rows(rows: list[dict], largest: dict) -> list[list]:
     return out
 
 
+def models_and_batches(ap: argparse.ArgumentParser, args) -> tuple[list, list]:
+    """The ``--models`` names (each registered) and ``--batches`` sizes of ``args``; a bad one ends the run
+    in one line (``ap.error``: exit 2), before anything is timed."""
+    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    for m in models:
+        try:
+            MODELS.get(m)
+        except AshbenchError as exc:
+            ap.error(str(exc))
+    try:
+        batches = [int(b) for b in args.batches.split(",")]
+    except ValueError:
+        ap.error(f"--batches takes comma-separated integers, got {args.batches!r}")
+    return models, batches
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--models", default=",".join(FIELD_MODELS),
@@ -298,16 +314,7 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     po.COLD = args.cold
     warnings.filterwarnings("ignore")  # TracerWarnings, spikingjelly/snntorch deprecation chatter
-    models = [m.strip() for m in args.models.split(",") if m.strip()]
-    for m in models:
-        try:
-            MODELS.get(m)  # fail early on an unknown name
-        except AshbenchError as exc:
-            ap.error(str(exc))  # one line, exit 2
-    try:
-        batches = [int(b) for b in args.batches.split(",")]
-    except ValueError:
-        ap.error(f"--batches takes comma-separated integers, got {args.batches!r}")
+    models, batches = models_and_batches(ap, args)
     rounds = args.rounds or (2 if args.quick else 5)
 
     def show(headers, rows):

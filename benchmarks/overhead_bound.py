@@ -42,8 +42,6 @@ import field_overhead as fo  # noqa: E402
 import profiler_overhead as po  # noqa: E402
 import torch  # noqa: E402
 
-from ashbench.errors import AshbenchError  # noqa: E402
-from ashbench.models import MODELS  # noqa: E402
 from ashbench.profiler import engine  # noqa: E402
 
 VARIANTS = {"ashbench": (), "prewalked": ("walk",), "unbuilt": ("build",), "neither": ("walk", "build"),
@@ -102,16 +100,7 @@ def main(argv=None) -> int:
     unknown = [v for v in variants if v not in VARIANTS]
     if unknown or not variants:
         ap.error(f"unknown variant(s) {', '.join(unknown) or '(none given)'}; valid: {', '.join(VARIANTS)}")
-    models = [m for m in args.models.split(",") if m]
-    for m in models:
-        try:
-            MODELS.get(m)
-        except AshbenchError as exc:
-            ap.error(str(exc))
-    try:
-        batches = [int(b) for b in args.batches.split(",")]
-    except ValueError:
-        ap.error(f"--batches takes comma-separated integers, got {args.batches!r}")
+    models, batches = fo.models_and_batches(ap, args)
     torch.set_num_threads(1)
     warnings.filterwarnings("ignore")
     info = po.machine()

@@ -309,10 +309,17 @@ def field_lstm(batch_size: int = 2, timesteps: int = 4) -> Workload:
     """An ``nn.LSTM`` classifier (:class:`LSTMClassifier`: 8 features, hidden 16, 2 layers, 4
     classes) on a seeded standard-normal sequence [B, T, 8] (layout B): no spiking neuron, all work
     is MACs (the real-valued baseline of the zoo)."""
+    return _lstm_workload(LSTMClassifier, batch_size, timesteps, "nn.LSTM classifier, 2 layers, hidden 16")
+
+
+def _lstm_workload(make_model, batch_size: int, timesteps: int, description: str) -> Workload:
+    """``make_model`` (an :class:`LSTMClassifier` built after ``torch.manual_seed(0)``) in eval mode on a
+    seeded standard-normal sequence [B, T, features] (layout B)."""
     torch.manual_seed(0)
-    model = LSTMClassifier().eval()
-    x = torch.randn(batch_size, timesteps, 8, generator=torch.Generator().manual_seed(1))
-    return Workload(model, (x,), "B", {"description": "nn.LSTM classifier, 2 layers, hidden 16"})
+    model = make_model().eval()
+    features = model.lstm.input_size
+    x = torch.randn(batch_size, timesteps, features, generator=torch.Generator().manual_seed(1))
+    return Workload(model, (x,), "B", {"description": description})
 
 
 @register_model("field-lstm-h64")
@@ -322,7 +329,5 @@ def field_lstm_h64(batch_size: int = 2, timesteps: int = 16) -> Workload:
     layers and 10 classes, on a seeded standard-normal sequence [B, 16, 32] (layout B). Per sample and step,
     layer 1 costs 4*64*(32+64) = 24,576 MACs and layer 2 4*64*(64+64) = 32,768; 16 steps of both and the
     Linear(64, 10) head: 16 * 57,344 + 640 = 918,144. ``field-lstm`` is the same model at a test size."""
-    torch.manual_seed(0)
-    model = LSTMClassifier(features=32, hidden=64, layers=2, classes=10).eval()
-    x = torch.randn(batch_size, timesteps, 32, generator=torch.Generator().manual_seed(1))
-    return Workload(model, (x,), "B", {"description": "nn.LSTM classifier, 2 layers, hidden 64, 16 steps"})
+    return _lstm_workload(lambda: LSTMClassifier(features=32, hidden=64, layers=2, classes=10), batch_size,
+                          timesteps, "nn.LSTM classifier, 2 layers, hidden 64, 16 steps")
